@@ -1,0 +1,126 @@
+"""Every project task is a nox session: ``nox -l`` lists them, plain ``nox`` runs the test line."""
+
+from __future__ import annotations
+
+import os
+import xml.etree.ElementTree as ET
+import zipfile
+from pathlib import Path
+
+import nox
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_existing_virtualenvs = True
+nox.options.error_on_missing_interpreters = False
+nox.options.sessions = ["lint", "typecheck", "tests", "integration", "build", "docs"]
+
+ROOT = Path(__file__).parent
+DISTS = ["core", "comm", "data", "auth", "server", "models", "cli"]
+TEST_DEPS = ["pytest>=8", "hypothesis>=6.100"]
+# Extras each distribution's own tests need: its drivers, never another distribution.
+TEST_EXTRAS = {
+    "data": "[postgres,mysql,redis,memcached]",
+    "server": "[starlette,flask]",
+}
+TEST_EXTRA_DEPS: dict[str, list[str]] = {
+    "server": ["httpx>=0.27", "fastapi>=0.110"],
+}
+ALL_INSTALL = [
+    "./pywatt-core",
+    "./pywatt-comm",
+    "./pywatt-data[postgres,mysql,redis,memcached]",
+    "./pywatt-auth",
+    "./pywatt-server[starlette,flask]",
+    "./pywatt-models",
+    "./pywatt-cli",
+]
+
+
+def _pytest(session: nox.Session, name: str, *args: str) -> None:
+    """Run pytest; under CI=true a skipped test fails the session (a skip proves nothing)."""
+    report = ROOT / ".nox" / f"junit-{name}.xml"
+    session.run("pytest", f"--junitxml={report}", *args, *session.posargs)
+    if os.environ.get("CI", "").lower() == "true":
+        skipped = [
+            f"{case.get('classname')}::{case.get('name')}: {skip.get('message')}"
+            for case in ET.parse(report).getroot().iter("testcase")
+            for skip in case.findall("skipped")
+        ]
+        if skipped:
+            session.error("tests skipped under CI=true:\n  " + "\n  ".join(skipped))
+
+
+@nox.session
+@nox.parametrize("dist", DISTS)
+def tests(session: nox.Session, dist: str) -> None:
+    """Run one distribution's tests in a venv holding only it and its declared dependencies."""
+    deps = ["./pywatt-core"] if dist != "core" else []
+    session.install(*deps, f"./pywatt-{dist}{TEST_EXTRAS.get(dist, '')}")
+    session.install(*TEST_DEPS, *TEST_EXTRA_DEPS.get(dist, []))
+    _pytest(session, dist, f"pywatt-{dist}/tests")
+
+
+@nox.session
+def integration(session: nox.Session) -> None:
+    """Run tests-integration/ with every distribution and the dummy third-party plugins."""
+    session.install(*ALL_INSTALL, *TEST_DEPS, "httpx>=0.27", "fastapi>=0.110")
+    plugins = ROOT / "tests-integration" / "plugins"
+    session.install(str(plugins / "pywatt-dummy"), str(plugins / "pywatt-broken"))
+    _pytest(session, "integration", "tests-integration")
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Check style and formatting with ruff."""
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """Type-check every distribution's src with mypy --strict."""
+    session.install(*ALL_INSTALL, "mypy>=1.10", "pydantic>=2.6", "types-redis")
+    srcs = [f"pywatt-{d}/src" for d in DISTS]
+    session.run("mypy", *srcs, env={"MYPYPATH": os.pathsep.join(srcs)})
+
+
+@nox.session
+def build(session: nox.Session) -> None:
+    """Build wheels for all seven distributions and reject any that ships pywatt/__init__.py."""
+    session.install("uv")
+    out = ROOT / "dist"
+    for dist in DISTS:
+        session.run("uv", "build", "--wheel", "--out-dir", str(out), f"pywatt-{dist}")
+    wheels = sorted(out.glob("pywatt_*-0.1.0-*.whl"))
+    if len(wheels) != len(DISTS):
+        session.error(f"expected {len(DISTS)} wheels, found {[w.name for w in wheels]}")
+    for wheel in wheels:
+        names = zipfile.ZipFile(wheel).namelist()
+        if "pywatt/__init__.py" in names:
+            session.error(f"{wheel.name} ships pywatt/__init__.py: the namespace must stay PEP 420")
+        if not any(n.endswith("/py.typed") for n in names):
+            session.error(f"{wheel.name} lacks py.typed")
+    session.log(f"built {len(wheels)} namespace-clean wheels in {out}")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site with mkdocs --strict."""
+    session.install("mkdocs>=1.6")
+    session.run("mkdocs", "build", "--strict", "--site-dir", str(ROOT / ".nox" / "site"))
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Run the benchmarks; each prints a ratio against a floor measured in the same run."""
+    session.install(*ALL_INSTALL, "httpx>=0.27", "fastapi>=0.110")
+    for script in sorted((ROOT / "benchmarks").glob("bench_*.py")):
+        session.run("python", str(script), *session.posargs)
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """Install everything and run the demo."""
+    session.install(*ALL_INSTALL)
+    session.run("pywatt", "plugins")

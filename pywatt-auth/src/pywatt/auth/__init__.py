@@ -1,0 +1,5 @@
+"""pywatt-auth."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

@@ -1,0 +1,12 @@
+"""pywatt-core's own plugin: what the core provides with no other distribution installed."""
+
+from __future__ import annotations
+
+from pywatt.core.encoders import JsonEncoder
+from pywatt.core.hookspecs import Register
+from pywatt.core.plugins import hookimpl
+
+
+@hookimpl
+def pywatt_register_encoders(register: Register) -> None:
+    register("json", JsonEncoder())

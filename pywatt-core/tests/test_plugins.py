@@ -1,0 +1,168 @@
+from __future__ import annotations
+
+import importlib.metadata as md
+import sys
+import types
+
+import pytest
+
+from pywatt.core import hookimpl
+from pywatt.core.errors import (
+    DuplicateComponentError,
+    PluginError,
+    PluginLoadError,
+    UnknownComponentError,
+)
+from pywatt.core.plugins import build_plugins, get_plugins, reset_plugins
+
+
+def _fake_plugin(monkeypatch: pytest.MonkeyPatch, modname: str, **hooks: object) -> md.EntryPoint:
+    mod = types.ModuleType(modname)
+    for name, fn in hooks.items():
+        setattr(mod, name, fn)
+    monkeypatch.setitem(sys.modules, modname, mod)
+    return md.EntryPoint(modname.rsplit("_", 1)[-1], modname, "pywatt")
+
+
+def _encoder_plugin(monkeypatch, modname, *names):
+    @hookimpl
+    def pywatt_register_encoders(register):
+        for n in names:
+            register(n, object())
+
+    return _fake_plugin(monkeypatch, modname, pywatt_register_encoders=pywatt_register_encoders)
+
+
+def test_components_register_under_their_plugin(monkeypatch):
+    ep = _encoder_plugin(monkeypatch, "fakeplug_alpha", "rot13", "b64")
+    plugins = build_plugins(entry_points=[ep], env={})
+    assert plugins.encoders.names() == ["b64", "rot13"]
+    assert plugins.encoders.owner("rot13") == "alpha"
+    [info] = plugins.plugins()
+    assert info.name == "alpha"
+    assert info.registered == {"encoder": ["rot13", "b64"]}
+
+
+def test_duplicate_name_names_both_plugins(monkeypatch):
+    a = _encoder_plugin(monkeypatch, "fakeplug_acme", "tcp")
+    b = _encoder_plugin(monkeypatch, "fakeplug_comm", "tcp")
+    with pytest.raises(
+        DuplicateComponentError, match="encoder 'tcp' registered by both 'acme' and 'comm'"
+    ):
+        build_plugins(entry_points=[b, a], env={})
+
+
+def test_unknown_name_lists_installed(monkeypatch):
+    ep = _encoder_plugin(monkeypatch, "fakeplug_beta", "json2", "cbor")
+    plugins = build_plugins(entry_points=[ep], env={})
+    with pytest.raises(UnknownComponentError, match="no encoder 'quic'; installed: cbor, json2"):
+        plugins.encoders.get("quic")
+
+
+def test_load_order_is_sorted_by_name(monkeypatch):
+    eps = [
+        _encoder_plugin(monkeypatch, f"fakeplug_{n}", f"enc-{n}") for n in ("zeta", "alpha", "mid")
+    ]
+    plugins = build_plugins(entry_points=eps, env={})
+    assert [p.name for p in plugins.plugins()] == ["alpha", "mid", "zeta"]
+
+
+def test_disabled_and_allow_lists(monkeypatch):
+    eps = [
+        _encoder_plugin(monkeypatch, f"fakeplug_{n}", f"enc-{n}") for n in ("one", "two", "three")
+    ]
+    blocked = build_plugins(entry_points=eps, env={"PYWATT_DISABLED_PLUGINS": "two, three"})
+    assert [p.name for p in blocked.plugins()] == ["one"]
+    allowed = build_plugins(entry_points=eps, env={"PYWATT_LOAD_PLUGINS": "three"})
+    assert [p.name for p in allowed.plugins()] == ["three"]
+    assert allowed.encoders.names() == ["enc-three"]
+
+
+def test_broken_plugin_error_names_plugin_and_cause():
+    ep = md.EntryPoint("broken", "pywatt_no_such_module_for_tests", "pywatt")
+    with pytest.raises(PluginLoadError) as info:
+        build_plugins(entry_points=[ep], env={})
+    msg = str(info.value)
+    assert "'broken'" in msg
+    assert "ModuleNotFoundError" in msg
+    assert "pywatt_no_such_module_for_tests" in msg
+    # The block list skips it before import.
+    assert (
+        build_plugins(entry_points=[ep], env={"PYWATT_DISABLED_PLUGINS": "broken"}).plugins() == []
+    )
+
+
+def test_misspelled_hook_is_rejected(monkeypatch):
+    @hookimpl
+    def pywatt_register_chanels(register):  # the typo is the point
+        register("x", object())
+
+    ep = _fake_plugin(monkeypatch, "fakeplug_typo", pywatt_register_chanels=pywatt_register_chanels)
+    with pytest.raises(PluginError, match="typo"):
+        build_plugins(entry_points=[ep], env={})
+
+
+def test_failing_register_hook_is_attributed(monkeypatch):
+    @hookimpl
+    def pywatt_register_cache_backends(register):
+        raise RuntimeError("boom")
+
+    ep = _fake_plugin(
+        monkeypatch,
+        "fakeplug_faulty",
+        pywatt_register_cache_backends=pywatt_register_cache_backends,
+    )
+    with pytest.raises(
+        PluginError, match=r"'faulty' failed in pywatt_register_cache_backends: RuntimeError: boom"
+    ):
+        build_plugins(entry_points=[ep], env={})
+
+
+def test_lifecycle_hooks_reach_plugins(monkeypatch):
+    seen = []
+
+    @hookimpl
+    def pywatt_module_stopping(state, reason):
+        seen.append((state, reason))
+
+    ep = _fake_plugin(monkeypatch, "fakeplug_life", pywatt_module_stopping=pywatt_module_stopping)
+    plugins = build_plugins(entry_points=[ep], env={})
+    sentinel = object()
+    plugins.hooks.module_stopping(sentinel, "eof")  # type: ignore[arg-type]
+    assert seen == [(sentinel, "eof")]
+
+
+def test_trace_logs_registrations(monkeypatch, caplog):
+    ep = _encoder_plugin(monkeypatch, "fakeplug_traced", "t1")
+    with caplog.at_level("INFO", logger="pywatt.plugins"):
+        build_plugins(entry_points=[ep], env={"PYWATT_TRACE_PLUGINS": "1"})
+    assert "registered encoder 't1'" in caplog.text
+
+
+def test_core_registers_json_through_its_entry_point():
+    reset_plugins()
+    try:
+        plugins = get_plugins()
+        assert plugins.encoders.owner("json") == "core"
+        core = next(p for p in plugins.plugins() if p.name == "core")
+        assert core.distribution == "pywatt-core"
+        assert core.version == "0.1.0"
+        assert get_plugins() is plugins  # built once
+    finally:
+        reset_plugins()
+
+
+def test_importing_core_does_no_discovery():
+    import subprocess
+
+    code = (
+        "import importlib.metadata as md\n"
+        "calls = []\n"
+        "orig = md.entry_points\n"
+        "md.entry_points = lambda *a, **k: calls.append(1) or orig(*a, **k)\n"
+        "import pywatt.core, pywatt.core.plugins as p\n"
+        "assert p._plugins is None, 'manager built at import'\n"
+        "assert not calls, 'entry points read at import'\n"
+        "import sys; assert 'pydantic' not in sys.modules, 'pydantic imported eagerly'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
