@@ -46,3 +46,87 @@ class UnknownComponentError(PluginError, LookupError):
         self.kind, self.name, self.installed = kind, name, installed
         have = ", ".join(installed) if installed else "none"
         super().__init__(f"no {kind} {name!r}; installed: {have}")
+
+
+# --- protocol -------------------------------------------------------------------------------
+
+
+class ProtocolError(PyWattError):
+    """Bytes from the peer that do not form a valid protocol message."""
+
+
+class MessageDecodeError(ProtocolError):
+    """The line or frame is not a JSON object (malformed JSON, wrong top-level type, bad UTF-8)."""
+
+
+class UnknownOpError(ProtocolError):
+    """The message's ``op`` is missing, not a string, or names no known variant."""
+
+    def __init__(self, op: object, known: list[str] | None = None) -> None:
+        self.op = op
+        detail = f"unknown op {op!r}" if isinstance(op, str) else f"invalid op {op!r}"
+        if known:
+            detail += f"; expected one of: {', '.join(known)}"
+        super().__init__(detail)
+
+
+class MessageValidationError(ProtocolError):
+    """The ``op`` is known but a field is missing or has the wrong type."""
+
+
+class FrameError(ProtocolError):
+    """A TCP/Unix frame header is invalid (bad format byte, oversized length)."""
+
+
+class OversizedMessageError(FrameError):
+    """A line or frame is larger than the allowed maximum."""
+
+
+# --- runtime --------------------------------------------------------------------------------
+
+
+class InitError(PyWattError):
+    """The init handshake could not be read (EOF, oversize, malformed)."""
+
+
+class ConfigError(PyWattError):
+    """The module is configured in a way that cannot work."""
+
+
+class ChannelError(PyWattError):
+    """A channel to the orchestrator failed (closed, dead peer, connect timeout)."""
+
+
+class ChannelClosedError(ChannelError):
+    """The channel was closed while a request was waiting for its reply."""
+
+
+class SecretError(PyWattError):
+    """A secret could not be obtained."""
+
+
+class SecretNotFoundError(SecretError, KeyError):
+    """The secret is not in the cache (``CacheOnly``) or the orchestrator does not know it."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "secret not found"
+
+
+class SecretTimeoutError(SecretError, TimeoutError):
+    """The orchestrator did not answer ``get_secret`` in time."""
+
+
+class SecretTypeError(SecretError, ValueError):
+    """A secret's value cannot be converted to the requested type."""
+
+
+class PortNegotiationError(PyWattError):
+    """The orchestrator did not allocate a port."""
+
+
+class ServiceError(PyWattError):
+    """A ``service_request`` or ``service_operation`` failed or timed out."""
+
+
+class ServerError(PyWattError):
+    """The HTTP server could not be started or a framework has no adapter."""
