@@ -130,3 +130,26 @@ class ServiceError(PyWattError):
 
 class ServerError(PyWattError):
     """The HTTP server could not be started or a framework has no adapter."""
+
+
+# --- cache ----------------------------------------------------------------------------------
+
+
+class CacheError(PyWattError):
+    """A cache operation failed."""
+
+
+class CacheKeyError(CacheError, ValueError):
+    """A cache key or namespace is not a non-empty string."""
+
+
+class CacheTypeError(CacheError, TypeError):
+    """A value given to a byte cache is not bytes (a ``str`` must be encoded first)."""
+
+
+class CacheValueError(CacheError, ValueError):
+    """A stored value or an argument cannot serve the operation (non-integer, bad TTL)."""
+
+
+class CacheBackendError(CacheError):
+    """The cache server or store failed (unreachable, refused the command, I/O error)."""
