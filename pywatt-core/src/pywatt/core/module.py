@@ -1,0 +1,385 @@
+"""Composing and running a module: ``@pywatt_module`` and the lifecycle engine behind it.
+
+Order (PROTOCOL.md §8 with the §9 choices): read init → fetch secrets → build state →
+connect optional channels → build the app → bind the listener → announce → serve.
+``identify`` is never sent.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
+
+import anyio
+from anyio.abc import TaskGroup
+
+from pywatt.core.config import AppConfig
+from pywatt.core.errors import ConfigError, InitError, PyWattError, ServerError
+from pywatt.core.lifecycle import (
+    StopController,
+    arm_exit_deadline,
+    set_parent_death_signal,
+    watch_parent,
+    watch_signals,
+)
+from pywatt.core.state import AppState
+
+if TYPE_CHECKING:
+    import socket
+
+    from pywatt.core._stdio import ByteSink, ByteSource
+    from pywatt.core.channel import ControlChannel
+    from pywatt.core.messages import EndpointInfo, HttpRequest, InitBlob
+    from pywatt.core.plugins import Plugins
+    from pywatt.core.secrets import Secret
+    from pywatt.core.serving import AppRunner
+
+__all__ = ["ModuleContext", "PyWattModule", "ServeOptions", "pywatt_module"]
+
+logger = logging.getLogger("pywatt.core.module")
+
+T = TypeVar("T")
+StateBuilder = Callable[[AppConfig, "dict[str, Secret[str]]"], Any]
+AppFactory = Callable[[AppState[Any]], Any]
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """How the module serves HTTP.
+
+    :param bind_http: serve on a socket as well as over stdio (False = IPC only).
+    :param specific_port: bind this port instead of the one in ``init.listen``.
+    :param negotiate_port: ask the orchestrator for a port (§7.1) instead of using ``listen``.
+    :param drain_timeout: seconds in-flight requests get to finish on shutdown or SIGTERM.
+    :param eof_grace: seconds the module takes at most to exit after stdin closes.
+    :param framework: server adapter name; by default the first adapter supporting the app.
+    """
+
+    bind_http: bool = True
+    specific_port: int | None = None
+    negotiate_port: bool = False
+    drain_timeout: float = 10.0
+    eof_grace: float = 2.0
+    framework: str | None = None
+
+
+@dataclass
+class ModuleContext:
+    """Everything a running module has; handed to lifecycle code and tests."""
+
+    init: InitBlob
+    config: AppConfig
+    channel: ControlChannel
+    state: AppState[Any]
+    stop: StopController
+    listen: str = ""
+    runner: AppRunner | None = None
+    in_flight: int = 0
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+class PyWattModule(Generic[T]):
+    """A module definition: its secrets, endpoints, state builder and app factory."""
+
+    def __init__(
+        self,
+        app_factory: AppFactory | None,
+        *,
+        secrets: Sequence[str] = (),
+        endpoints: Sequence[EndpointInfo] | None = None,
+        state: StateBuilder | None = None,
+        options: ServeOptions | None = None,
+    ) -> None:
+        self.app_factory = app_factory
+        self.secret_keys = list(secrets)
+        self.endpoints = None if endpoints is None else list(endpoints)
+        self.state_builder = state
+        self.options = options or ServeOptions()
+        self.context: ModuleContext | None = None
+        self._ready = anyio.Event()
+
+    def __call__(self, state: AppState[Any]) -> Any:
+        if self.app_factory is None:
+            raise ConfigError("this module has no app factory")
+        return self.app_factory(state)
+
+    def run(self) -> NoReturn:
+        """Run the module on the process's stdin/stdout and exit with its status."""
+        from pywatt.core.logs import configure_logging
+
+        configure_logging()
+        code = anyio.run(self._run_process)
+        logging.shutdown()
+        sys.exit(code)
+
+    async def _run_process(self) -> int:
+        from pywatt.core._stdio import FdSink, FdSource
+        from pywatt.core.stdio_guard import claim_stdout
+
+        protocol_out = claim_stdout()
+        set_parent_death_signal()
+        return await self.serve(
+            FdSource(0), FdSink(protocol_out.fileno()), handle_signals=True, hard_exit=True
+        )
+
+    async def serve(
+        self,
+        source: ByteSource,
+        sink: ByteSink,
+        *,
+        handle_signals: bool = False,
+        hard_exit: bool = False,
+        plugins: Plugins | None = None,
+    ) -> int:
+        """Run the whole lifecycle over ``source``/``sink``; returns the exit status."""
+        from pywatt.core.channel import ControlChannel
+        from pywatt.core.redact import register_secret
+
+        channel = ControlChannel(source, sink)
+        try:
+            init = await channel.read_init()
+        except InitError as exc:
+            logger.error("bootstrap failed: %s", exc)
+            return 1
+        for value in init.env.values():
+            register_secret(value)
+        if init.auth_token:
+            register_secret(init.auth_token)
+        if plugins is None:
+            from pywatt.core.plugins import get_plugins
+
+            plugins = get_plugins()
+        config = AppConfig.from_init(init)
+        plugins.hooks.module_configured(config)
+        stop = StopController()
+        code = 0
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._read_loop, channel, stop)
+            if handle_signals:
+                tg.start_soon(watch_signals, stop)
+                tg.start_soon(watch_parent, stop)
+            try:
+                ctx = await self._start(tg, channel, init, config, stop, plugins)
+            except (PyWattError, OSError) as exc:
+                logger.error("bootstrap failed: %s", exc, extra={"error": type(exc).__name__})
+                code = 1
+                channel.close()
+                tg.cancel_scope.cancel()
+                return code
+            self._ready.set()
+            reason = await stop.wait()
+            if hard_exit:
+                grace = self.options.eof_grace
+                if reason != "eof" and ctx.in_flight:
+                    grace += self.options.drain_timeout
+                arm_exit_deadline(grace + 0.25, code=0)
+            await self._stop(ctx, reason, plugins)
+            tg.cancel_scope.cancel()
+        return code
+
+    async def wait_ready(self) -> ModuleContext:
+        await self._ready.wait()
+        assert self.context is not None
+        return self.context
+
+    # -- stages ---------------------------------------------------------------------------
+
+    async def _read_loop(self, channel: ControlChannel, stop: StopController) -> None:
+        async with anyio.create_task_group() as tg:
+            reason = await channel.run(task_group=tg)
+            stop.request(reason)
+            await anyio.sleep_forever()
+
+    async def _start(
+        self,
+        tg: TaskGroup,
+        channel: ControlChannel,
+        init: InitBlob,
+        config: AppConfig,
+        stop: StopController,
+        plugins: Plugins,
+    ) -> ModuleContext:
+        from pywatt.core.ports import PortNegotiator
+        from pywatt.core.proxy import ServiceClient
+        from pywatt.core.secrets import SecretClient
+
+        secrets_client = SecretClient(channel)
+        ports = PortNegotiator(channel)
+        services = ServiceClient(channel)
+        fetched = {key: await secrets_client.get(key) for key in self.secret_keys}
+        user_state: Any = fetched
+        if self.state_builder is not None:
+            user_state = self.state_builder(config, fetched)
+            if inspect.isawaitable(user_state):
+                user_state = await user_state
+        state: AppState[Any] = AppState(config=config, user=user_state)
+        state.extensions.update(secrets=secrets_client, ports=ports, services=services)
+        ctx = ModuleContext(init=init, config=config, channel=channel, state=state, stop=stop)
+        self.context = ctx
+        self._check_channels(init, plugins)
+        sock: socket.socket | None = None
+        if self.app_factory is not None:
+            app = self.app_factory(state)
+            if inspect.isawaitable(app):
+                app = await app
+            ctx.runner = _select_runner(app, self.options.framework, plugins)
+            await ctx.runner.startup()
+            if self.options.bind_http and not config.ipc_only:
+                sock = await self._bind(init, ports)
+        channel.on("http_request", lambda msg: self._on_http(ctx, msg))
+        ctx.listen = self._announced_listen(init, sock)
+        endpoints = self._endpoints(ctx)
+        from pywatt.core.messages import Announce
+
+        await channel.send(Announce(listen=ctx.listen, endpoints=endpoints))
+        logger.info("announced", extra={"listen": ctx.listen, "endpoints": len(endpoints)})
+        if sock is not None and ctx.runner is not None:
+            tg.start_soon(self._serve_socket, ctx, sock)
+        plugins.hooks.module_started(state)
+        return ctx
+
+    def _check_channels(self, init: InitBlob, plugins: Plugins) -> None:
+        wanted = [
+            ("tcp", init.tcp_channel, getattr(init.tcp_channel, "required", False)),
+            ("unix", init.ipc_channel, getattr(init.ipc_channel, "required", False)),
+        ]
+        for name, cfg, required in wanted:
+            if cfg is None:
+                continue
+            if name not in plugins.channels:
+                detail = f"init asks for a {name} channel but no {name!r} channel plugin is installed"
+                if required:
+                    raise ConfigError(detail + " (install pywatt-comm)")
+                logger.warning("%s; continuing over stdio only", detail)
+
+    async def _bind(self, init: InitBlob, ports: Any) -> socket.socket:
+        from pywatt.core.listen import bind_tcp, bind_unix
+
+        opts = self.options
+        if opts.specific_port is not None:
+            return bind_tcp(opts.specific_port)
+        if opts.negotiate_port:
+            return bind_tcp(await ports.request_port(None))
+        if init.listen.is_tcp:
+            return bind_tcp(init.listen.port or 0)
+        return bind_unix(str(init.listen.path))
+
+    def _announced_listen(self, init: InitBlob, sock: socket.socket | None) -> str:
+        from pywatt.core.listen import bound_address
+
+        assigned = str(init.listen)
+        if sock is None:
+            return assigned
+        if init.listen.is_tcp and init.listen.port and not self.options.specific_port:
+            return assigned
+        if not init.listen.is_tcp and not self.options.specific_port:
+            return assigned
+        return bound_address(sock)
+
+    def _endpoints(self, ctx: ModuleContext) -> list[EndpointInfo]:
+        from pywatt.core.messages import EndpointInfo
+
+        if self.endpoints is not None:
+            return list(self.endpoints)
+        if ctx.runner is None:
+            return []
+        return [
+            EndpointInfo(path=e.path, methods=list(e.methods), auth=e.auth)
+            for e in ctx.runner.endpoints()
+        ]
+
+    async def _serve_socket(self, ctx: ModuleContext, sock: socket.socket) -> None:
+        assert ctx.runner is not None
+        http_stop = anyio.Event()
+        ctx.extras["http_stop"] = http_stop
+        try:
+            await ctx.runner.serve(sock, stop=http_stop, drain_timeout=self.options.drain_timeout)
+        except Exception:
+            logger.exception("HTTP server failed")
+            ctx.stop.request("error")
+
+    async def _on_http(self, ctx: ModuleContext, msg: HttpRequest) -> None:
+        from pywatt.core.messages import stdio_http_response
+        from pywatt.core.serving import HttpExchangeRequest
+
+        if ctx.stop.stopping:
+            status, headers, body = 503, {"content-type": "application/json"}, _UNAVAILABLE
+        elif ctx.runner is None:
+            status, headers, body = 404, {"content-type": "application/json"}, _NO_APP
+        else:
+            ctx.in_flight += 1
+            try:
+                request = HttpExchangeRequest(
+                    method=msg.method, uri=msg.uri, headers=msg.headers, body=msg.body or b""
+                )
+                response = await ctx.runner.handle(request)
+                status, headers, body = response.status, response.headers, response.body
+            finally:
+                ctx.in_flight -= 1
+        source = os.environ.get("PYWATT_MODULE_ID") or ctx.init.module_id
+        line = stdio_http_response(msg.request_id, status, headers, body, source=source)
+        await ctx.channel.send_line(line)
+
+    async def _stop(self, ctx: ModuleContext, reason: str, plugins: Plugins) -> None:
+        try:
+            plugins.hooks.module_stopping(ctx.state, reason)
+        except Exception:
+            logger.exception("module_stopping hook failed")
+        http_stop = ctx.extras.get("http_stop")
+        if http_stop is not None:
+            http_stop.set()
+        drain = self.options.eof_grace if reason == "eof" else self.options.drain_timeout
+        with anyio.move_on_after(drain):
+            while ctx.in_flight:
+                await anyio.sleep(0.01)
+        if ctx.runner is not None:
+            with anyio.move_on_after(self.options.eof_grace):
+                try:
+                    await ctx.runner.shutdown()
+                except Exception:
+                    logger.exception("app shutdown failed")
+        await ctx.channel.flush(timeout=0.5)
+        ctx.channel.close()
+
+
+_UNAVAILABLE = b'{"status":"error","data":null,"message":"module is shutting down"}'
+_NO_APP = b'{"status":"error","data":null,"message":"module serves no HTTP app"}'
+
+
+def _select_runner(app: Any, framework: str | None, plugins: Plugins) -> AppRunner:
+    registry = plugins.server_adapters
+    if framework is not None:
+        adapter = registry.get(framework)
+        return adapter.wrap(app)  # type: ignore[no-any-return]
+    for _name, adapter in registry.items():
+        if adapter.supports(app):
+            return adapter.wrap(app)  # type: ignore[no-any-return]
+    installed = ", ".join(registry.names()) or "none"
+    raise ServerError(
+        f"no server adapter for {type(app).__module__}.{type(app).__qualname__}; "
+        f"installed: {installed}. Install pywatt-server[starlette] or pywatt-server[flask]."
+    )
+
+
+def pywatt_module(
+    *,
+    secrets: Sequence[str] = (),
+    endpoints: Sequence[EndpointInfo] | None = None,
+    state: StateBuilder | None = None,
+    options: ServeOptions | None = None,
+) -> Callable[[AppFactory], PyWattModule[Any]]:
+    """Turn an app factory ``(state) -> app`` into a runnable module: ``factory.run()``."""
+
+    def wrap(factory: AppFactory) -> PyWattModule[Any]:
+        return PyWattModule(
+            factory, secrets=secrets, endpoints=endpoints, state=state, options=options
+        )
+
+    return wrap
+
+

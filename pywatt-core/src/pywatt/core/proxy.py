@@ -1,0 +1,100 @@
+"""The service-proxy client: ``service_request`` / ``service_operation`` (PROTOCOL.md §7.3).
+
+A module uses it to reach a database, cache or JWT service that the orchestrator owns.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from pywatt.core.errors import ServiceError
+
+if TYPE_CHECKING:
+    from pywatt.core.channel import ControlChannel
+    from pywatt.core.messages import ServiceOperationResult, ServiceResponse
+
+__all__ = ["DEFAULT_SERVICE_TIMEOUT", "ServiceClient"]
+
+logger = logging.getLogger("pywatt.core.proxy")
+
+#: The reference waits forever; a dead orchestrator must not hang a module (§9 item 4).
+DEFAULT_SERVICE_TIMEOUT = 30.0
+_PREFIXES = {"Database": "db_request_", "Cache": "cache_request_", "Jwt": "jwt_request_"}
+
+
+class ServiceClient:
+    """Connects to orchestrator-owned services and runs operations on them."""
+
+    def __init__(self, channel: ControlChannel, *, timeout: float = DEFAULT_SERVICE_TIMEOUT) -> None:
+        self._channel = channel
+        self._timeout = timeout
+        self._locks: dict[str, anyio.Lock] = {}
+        channel.on("service_response", self._on_response)
+        channel.on("service_operation_result", self._on_result)
+
+    async def connect(self, service_type: Any, config: Any = None) -> str:
+        """Ask for a connection; returns its ``connection_id``."""
+        from pywatt.core.messages import ServiceRequest
+
+        kind = service_type if isinstance(service_type, str) else "Custom"
+        request_id = f"{_PREFIXES.get(kind, 'service_request_')}{uuid.uuid4()}"
+        waiter = self._channel.expect("service", request_id)
+        try:
+            await self._channel.send(
+                ServiceRequest(id=request_id, service_type=service_type, config=config)
+            )
+            reply: ServiceResponse = await waiter.wait(self._timeout)
+        except TimeoutError:
+            raise ServiceError(
+                f"no service_response for {request_id} within {self._timeout:g} s"
+            ) from None
+        finally:
+            self._channel.forget(waiter)
+        if not reply.success:
+            raise ServiceError(reply.error or "Unknown connection error")
+        if not reply.connection_id:
+            raise ServiceError("No connection ID returned")
+        return reply.connection_id
+
+    async def operation(
+        self, connection_id: str, service_type: Any, operation: str, params: Any
+    ) -> Any:
+        """Run one operation; at most one is in flight per connection (§9 item 11)."""
+        from pywatt.core.messages import ServiceOperation
+
+        lock = self._locks.setdefault(connection_id, anyio.Lock())
+        async with lock:
+            waiter = self._channel.expect("operation", connection_id)
+            try:
+                await self._channel.send(
+                    ServiceOperation(
+                        connection_id=connection_id,
+                        service_type=service_type,
+                        operation=operation,
+                        params=params,
+                    )
+                )
+                reply: ServiceOperationResult = await waiter.wait(self._timeout)
+            except TimeoutError:
+                raise ServiceError(
+                    f"no result for {operation} on {connection_id} within {self._timeout:g} s"
+                ) from None
+            finally:
+                self._channel.forget(waiter)
+        if not reply.success:
+            raise ServiceError(reply.error or "Unknown error")
+        return reply.result
+
+    def _on_response(self, msg: ServiceResponse) -> None:
+        if not self._channel.resolve("service", msg.id, msg):
+            logger.warning("service_response %s matches no pending request", msg.id)
+
+    def _on_result(self, msg: ServiceOperationResult) -> None:
+        echo = msg.params if isinstance(msg.params, dict) else None
+        key = echo.get("connection_id") if echo else None
+        if not self._channel.resolve("operation", key if isinstance(key, str) else None, msg):
+            logger.warning("service_operation_result matches no pending operation")
