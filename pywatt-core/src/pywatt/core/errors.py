@@ -153,3 +153,10 @@ class CacheValueError(CacheError, ValueError):
 
 class CacheBackendError(CacheError):
     """The cache server or store failed (unreachable, refused the command, I/O error)."""
+
+
+# --- wire encoding --------------------------------------------------------------------------
+
+
+class MessageEncodeError(ProtocolError, ValueError):
+    """A message cannot be put on the wire (e.g. a non-UTF-8 path, a non-JSON value)."""
