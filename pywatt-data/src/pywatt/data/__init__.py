@@ -1,5 +1,32 @@
-"""pywatt-data."""
+"""pywatt-data: database and cache backends."""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+# --- database ---
+from pywatt.data.database import Database, DatabaseSettings, Transaction, open_database
+from pywatt.data.errors import (
+    DatabaseConfigError,
+    DatabaseConnectionError,
+    DatabaseError,
+    DatabaseIntegrityError,
+    DatabaseParameterError,
+    DatabaseQueryError,
+    DatabaseTimeoutError,
+    TransactionClosedError,
+)
+
+__all__ = [
+    # --- database ---
+    "Database",
+    "DatabaseConfigError",
+    "DatabaseConnectionError",
+    "DatabaseError",
+    "DatabaseIntegrityError",
+    "DatabaseParameterError",
+    "DatabaseQueryError",
+    "DatabaseSettings",
+    "DatabaseTimeoutError",
+    "Transaction",
+    "TransactionClosedError",
+    "open_database",
+]

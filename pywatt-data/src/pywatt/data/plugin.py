@@ -1,7 +1,15 @@
-"""pywatt-data's plugin module.
-
-It implements no hooks yet: its components register here as they are built, and an empty
-plugin is better than a placeholder that fails when used.
-"""
+"""pywatt-data's plugin module: the database and cache backends it provides."""
 
 from __future__ import annotations
+
+from pywatt.core.hookspecs import Register
+from pywatt.core.plugins import hookimpl
+
+
+@hookimpl
+def pywatt_register_database_backends(register: Register) -> None:
+    from pywatt.data.database.factory import mysql_backend, postgres_backend, sqlite_backend
+
+    register("sqlite", sqlite_backend)
+    register("postgres", postgres_backend)
+    register("mysql", mysql_backend)
