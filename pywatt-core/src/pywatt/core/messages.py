@@ -1,0 +1,634 @@
+"""Op-tagged control messages, byte-compatible with the Rust SDK's serde output (§2).
+
+Models declare fields in Rust order so pydantic emits them in wire order; decoding is strict
+(serde rejects ``"200"`` for a ``u16``, ``null`` for a ``String``) but ignores unknown keys.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+import uuid
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    GetCoreSchemaHandler,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    model_serializer,
+    model_validator,
+)
+from pydantic_core import PydanticSerializationError, core_schema, to_json
+
+from pywatt.core._wire import JsonValue, WireBytes, fix_floats
+from pywatt.core.envelope import EncodedMessage
+from pywatt.core.errors import (
+    MessageDecodeError,
+    MessageEncodeError,
+    MessageValidationError,
+    UnknownOpError,
+)
+
+__all__ = [
+    "Announce",
+    "CustomServiceType",
+    "DiscoverServiceProviders",
+    "DiscoverServiceProvidersResponse",
+    "EndpointInfo",
+    "GetSecret",
+    "Heartbeat",
+    "HeartbeatAck",
+    "HttpRequest",
+    "HttpResponse",
+    "Init",
+    "InitBlob",
+    "IpcChannelConfig",
+    "ListenAddress",
+    "ModuleToOrchestrator",
+    "OrchestratorToModule",
+    "PortRequest",
+    "PortResponse",
+    "RegisterServiceProvider",
+    "RegisterServiceProviderResponse",
+    "Rotated",
+    "RotationAck",
+    "RouteToModule",
+    "RoutedModuleMessage",
+    "RoutedModuleResponse",
+    "Secret",
+    "SecurityLevel",
+    "ServiceOperation",
+    "ServiceOperationResult",
+    "ServiceProviderInfo",
+    "ServiceRequest",
+    "ServiceResponse",
+    "ServiceType",
+    "Shutdown",
+    "StdioHttpResponse",
+    "TcpChannelConfig",
+    "decode_init",
+    "decode_m2o",
+    "decode_module_line",
+    "decode_o2m",
+    "encode",
+    "parse_listen_address",
+    "stdio_http_response",
+]
+
+
+def _is_none(value: object) -> bool:
+    return value is None
+
+
+U16 = Annotated[int, Field(ge=0, le=65535)]
+SecurityLevel = Literal["None", "Token", "Mtls"]
+
+
+class _Wire(BaseModel):
+    """Base of every wire model: unknown keys are ignored, as serde ignores them."""
+
+
+# --- atoms -----------------------------------------------------------------------------------
+
+_V4 = re.compile(r"([0-9]{1,3}(?:\.[0-9]{1,3}){3}):([0-9]+)", re.ASCII)
+_V6 = re.compile(r"\[([0-9A-Fa-f:.]+)(?:%([0-9]+))?\]:([0-9]+)", re.ASCII)
+
+
+class ListenAddress:
+    """Rust's untagged ``ListenAddress``: a literal-IP socket address, else a Unix path."""
+
+    __slots__ = ("_host", "_path", "_port", "_scope")
+
+    def __init__(self, *, host: str | None = None, port: int | None = None,
+                 path: str | None = None, scope_id: int | None = None) -> None:  # fmt: skip
+        if (path is None) == (host is None or port is None):
+            raise ValueError("give either host and port, or path")
+        self._host, self._port, self._path, self._scope = host, port, path, scope_id
+
+    @property
+    def is_tcp(self) -> bool:
+        return self._path is None
+
+    @property
+    def host(self) -> str | None:
+        return self._host
+
+    @property
+    def port(self) -> int | None:
+        return self._port
+
+    @property
+    def path(self) -> str | None:
+        return self._path
+
+    def __str__(self) -> str:
+        if self._path is not None:
+            return self._path
+        if self._host is not None and ":" in self._host:
+            scope = f"%{self._scope}" if self._scope is not None else ""
+            return f"[{self._host}{scope}]:{self._port}"
+        return f"{self._host}:{self._port}"
+
+    def __repr__(self) -> str:
+        kind = "Tcp" if self.is_tcp else "Unix"
+        return f"ListenAddress.{kind}({str(self)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ListenAddress):
+            return NotImplemented
+        return (self._host, self._port, self._path, self._scope) == (
+            other._host, other._port, other._path, other._scope,
+        )  # fmt: skip
+
+    def __hash__(self) -> int:
+        return hash((self._host, self._port, self._path, self._scope))
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        from_str = core_schema.no_info_after_validator_function(
+            parse_listen_address, core_schema.str_schema(strict=True)
+        )
+        return core_schema.json_or_python_schema(
+            json_schema=from_str,
+            python_schema=core_schema.union_schema([core_schema.is_instance_schema(cls), from_str]),
+            serialization=core_schema.to_string_ser_schema(),
+        )
+
+
+def _socket_addr(text: str) -> ListenAddress | None:
+    """``SocketAddr::from_str``: v4 ``a.b.c.d:port`` or v6 ``[addr%scope]:port``, else None."""
+    m4 = _V4.fullmatch(text)
+    m6 = None if m4 else _V6.fullmatch(text)
+    match = m4 or m6
+    if match is None or int(match.group(match.lastindex or 0)) > 65535:
+        return None
+    port = int(match.group(match.lastindex or 0))
+    try:
+        if m4 is not None:
+            return ListenAddress(host=str(ipaddress.IPv4Address(m4.group(1))), port=port)
+        assert m6 is not None
+        ip6 = ipaddress.IPv6Address(m6.group(1))
+    except ValueError:
+        return None
+    scope = int(m6.group(2)) if m6.group(2) is not None else None
+    if scope is not None and scope > 0xFFFFFFFF:
+        return None
+    mapped = ip6.ipv4_mapped  # Rust displays v4-mapped addresses with a dotted tail
+    host = f"::ffff:{mapped}" if mapped is not None else str(ip6)
+    return ListenAddress(host=host, port=port, scope_id=scope)
+
+
+def parse_listen_address(text: str) -> ListenAddress:
+    """Parse like Rust's untagged enum: a socket address first, otherwise a Unix path."""
+    return _socket_addr(text) or ListenAddress(path=text)
+
+
+def _socket_addr_text(text: str) -> str:
+    addr = _socket_addr(text)
+    if addr is None:
+        raise ValueError("invalid socket address syntax")
+    return str(addr)
+
+
+SocketAddr = Annotated[str, AfterValidator(_socket_addr_text)]
+
+
+class CustomServiceType(BaseModel, frozen=True):
+    """``ServiceType::Custom(name)``, written ``{"Custom": name}``."""
+
+    name: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_wire(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, dict) and "Custom" in value:
+            if len(value) != 1:
+                raise ValueError("a custom service type is an object with the single key Custom")
+            return {"name": value["Custom"]}
+        if info.mode == "json":
+            raise ValueError('expected "Database", "Cache", "Jwt" or {"Custom": name}')
+        return value
+
+    @model_serializer(mode="plain")
+    def _to_wire(self) -> dict[str, str]:
+        return {"Custom": self.name}
+
+
+ServiceType = Union[Literal["Database", "Cache", "Jwt"], CustomServiceType]  # noqa: UP007
+
+
+class EndpointInfo(_Wire):
+    path: str
+    methods: list[str]
+    auth: str | None = Field(default=None, exclude_if=_is_none)
+
+
+class TcpChannelConfig(_Wire):
+    address: SocketAddr
+    tls_enabled: bool
+    required: bool
+
+
+class IpcChannelConfig(_Wire):
+    socket_path: str
+    required: bool
+
+
+class InitBlob(_Wire):
+    """The first stdin line; parsed bare, so an ``op`` key is just ignored."""
+
+    orchestrator_api: str
+    module_id: str
+    env: dict[str, str]
+    listen: ListenAddress
+    tcp_channel: TcpChannelConfig | None = Field(default=None, exclude_if=_is_none)
+    ipc_channel: IpcChannelConfig | None = Field(default=None, exclude_if=_is_none)
+    auth_token: str | None = Field(default=None, exclude_if=_is_none)
+    security_level: SecurityLevel = "None"
+
+
+class ServiceProviderInfo(_Wire):
+    provider_id: str
+    module_id: str
+    service_type: ServiceType
+    name: str
+    version: str | None = None
+    address: str
+    metadata: dict[str, str]
+    is_healthy: bool
+
+
+def _params_echo(value: Any) -> dict[str, Any] | None:
+    return value if isinstance(value, dict) else None
+
+
+# --- module -> orchestrator ------------------------------------------------------------------
+
+
+class Announce(_Wire):
+    op: Literal["announce"] = "announce"
+    listen: str
+    endpoints: list[EndpointInfo]
+
+
+class GetSecret(_Wire):
+    op: Literal["get_secret"] = "get_secret"
+    name: str
+
+
+class RotationAck(_Wire):
+    op: Literal["rotation_ack"] = "rotation_ack"
+    rotation_id: str
+    status: str
+    message: str | None = Field(default=None, exclude_if=_is_none)
+
+
+class RegisterServiceProvider(_Wire):
+    op: Literal["register_service_provider"] = "register_service_provider"
+    service_type: ServiceType
+    name: str
+    version: str | None = None
+    address: str
+    metadata: dict[str, str] | None = None
+
+
+class DiscoverServiceProviders(_Wire):
+    op: Literal["discover_service_providers"] = "discover_service_providers"
+    service_type: ServiceType
+    all_providers: bool | None = None
+
+
+class ServiceRequest(_Wire):
+    op: Literal["service_request"] = "service_request"
+    id: str
+    service_type: ServiceType
+    config: JsonValue = None
+
+
+class ServiceOperation(_Wire):
+    op: Literal["service_operation"] = "service_operation"
+    connection_id: str
+    service_type: ServiceType
+    operation: str
+    params: JsonValue
+
+
+class HttpResponse(_Wire):
+    op: Literal["http_response"] = "http_response"
+    request_id: str
+    status_code: U16
+    headers: dict[str, str]
+    body: WireBytes | None = None
+
+
+class PortRequest(_Wire):
+    op: Literal["port_request"] = "port_request"
+    request_id: str
+    specific_port: U16 | None = None
+
+
+class RouteToModule(_Wire):
+    op: Literal["route_to_module"] = "route_to_module"
+    target_module_id: str
+    target_endpoint: str
+    request_id: uuid.UUID
+    payload: EncodedMessage
+
+
+class HeartbeatAck(_Wire):
+    op: Literal["heartbeat_ack"] = "heartbeat_ack"
+
+
+# --- orchestrator -> module ------------------------------------------------------------------
+
+
+class _InitOp(_Wire):
+    op: Literal["init"] = "init"
+
+
+class Init(InitBlob, _InitOp):
+    """``init`` as a tagged variant; the MRO puts ``op`` before the InitBlob fields."""
+
+
+class Secret(_Wire):
+    op: Literal["secret"] = "secret"
+    name: str
+    value: str
+    rotation_id: str | None = Field(default=None, exclude_if=_is_none)
+
+
+class Rotated(_Wire):
+    op: Literal["rotated"] = "rotated"
+    keys: list[str]
+    rotation_id: str
+
+
+class Shutdown(_Wire):
+    op: Literal["shutdown"] = "shutdown"
+
+
+class RegisterServiceProviderResponse(_Wire):
+    op: Literal["register_service_provider_response"] = "register_service_provider_response"
+    success: bool
+    provider_id: str | None = None
+    error: str | None = None
+
+
+class DiscoverServiceProvidersResponse(_Wire):
+    op: Literal["discover_service_providers_response"] = "discover_service_providers_response"
+    success: bool
+    providers: list[ServiceProviderInfo]
+    error: str | None = None
+
+
+class ServiceResponse(_Wire):
+    op: Literal["service_response"] = "service_response"
+    id: str
+    service_type: ServiceType
+    success: bool
+    error: str | None = None
+    connection_id: str | None = None
+
+
+class ServiceOperationResult(_Wire):
+    """``params`` is the orchestrator's echo of the operation (§7.3.3): read, never written."""
+
+    op: Literal["service_operation_result"] = "service_operation_result"
+    success: bool
+    result: JsonValue = None
+    error: str | None = None
+    params: Annotated[dict[str, Any] | None, BeforeValidator(_params_echo)] = Field(
+        default=None, exclude=True
+    )
+
+
+class HttpRequest(_Wire):
+    op: Literal["http_request"] = "http_request"
+    request_id: str
+    method: str
+    uri: str
+    headers: dict[str, str]
+    body: WireBytes | None = None
+
+
+class PortResponse(_Wire):
+    op: Literal["port_response"] = "port_response"
+    request_id: str
+    success: bool
+    port: U16
+    error_message: str | None = None
+
+
+class RoutedModuleMessage(_Wire):
+    op: Literal["routed_module_message"] = "routed_module_message"
+    source_module_id: str
+    original_request_id: uuid.UUID
+    payload: EncodedMessage
+
+
+class RoutedModuleResponse(_Wire):
+    op: Literal["routed_module_response"] = "routed_module_response"
+    source_module_id: str
+    request_id: uuid.UUID
+    payload: EncodedMessage
+
+
+class Heartbeat(_Wire):
+    op: Literal["heartbeat"] = "heartbeat"
+
+
+ModuleToOrchestrator = Annotated[
+    Union[  # noqa: UP007
+        Announce,
+        GetSecret,
+        RotationAck,
+        RegisterServiceProvider,
+        DiscoverServiceProviders,
+        ServiceRequest,
+        ServiceOperation,
+        HttpResponse,
+        PortRequest,
+        RouteToModule,
+        HeartbeatAck,
+    ],
+    Field(discriminator="op"),
+]
+OrchestratorToModule = Annotated[
+    Union[  # noqa: UP007
+        Init,
+        Secret,
+        Rotated,
+        Shutdown,
+        RegisterServiceProviderResponse,
+        DiscoverServiceProvidersResponse,
+        ServiceResponse,
+        ServiceOperationResult,
+        HttpRequest,
+        PortResponse,
+        RoutedModuleMessage,
+        RoutedModuleResponse,
+        Heartbeat,
+    ],
+    Field(discriminator="op"),
+]
+
+_M2O: TypeAdapter[ModuleToOrchestrator] = TypeAdapter(ModuleToOrchestrator)
+_O2M: TypeAdapter[OrchestratorToModule] = TypeAdapter(OrchestratorToModule)
+_INIT: TypeAdapter[InitBlob] = TypeAdapter(InitBlob)
+# Only these carry serde_json::Value fields, the one place a float can appear.
+_VALUE_MODELS = (ServiceRequest, ServiceOperation, ServiceOperationResult)
+
+
+def encode(msg: BaseModel) -> bytes:
+    """Exact wire bytes of one message, without the trailing newline."""
+    try:
+        data: bytes = type(msg).__pydantic_serializer__.to_json(msg)
+    except PydanticSerializationError as exc:
+        raise MessageEncodeError(f"cannot encode {type(msg).__name__}: {exc}") from exc
+    return fix_floats(data) if isinstance(msg, _VALUE_MODELS) else data
+
+
+def _raise_typed(exc: ValidationError, what: str, tagged: bool = True) -> None:
+    first = exc.errors(include_url=False)[0]
+    kind = first["type"]
+    if kind == "json_invalid":
+        raise MessageDecodeError(f"{what}: {first['msg']}") from exc
+    if kind in ("dict_type", "model_type") and not first["loc"]:
+        raise MessageDecodeError(f"{what}: expected a JSON object") from exc
+    if kind == "union_tag_not_found":
+        raise UnknownOpError(None) from exc
+    if kind == "union_tag_invalid":
+        tags = first.get("ctx", {}).get("expected_tags", "")
+        op = first["input"].get("op") if isinstance(first["input"], dict) else None
+        raise UnknownOpError(op, re.findall(r"'([^']*)'", tags)) from exc
+    loc = [str(p) for p in first["loc"]][1 if tagged else 0 :]
+    raise MessageValidationError(f"{what}: field {'.'.join(loc)!r}: {first['msg']}") from exc
+
+
+def _check_duplicate_op(data: bytes | str) -> None:
+    """serde rejects a repeated ``op``; jiter keeps the last one, so look only when it can be."""
+    if (data.count(b'"op"') if isinstance(data, bytes) else data.count('"op"')) < 2:
+        return
+    try:
+        pairs = json.loads(data, object_pairs_hook=lambda kv: kv)
+    except ValueError:
+        return  # the real parse already accepted it; nothing more to learn
+    if isinstance(pairs, list) and sum(1 for pair in pairs if pair[0] == "op") > 1:
+        raise MessageValidationError("duplicate field `op`")
+
+
+def decode_o2m(data: bytes | str) -> OrchestratorToModule:
+    """Parse one orchestrator→module line or frame."""
+    try:
+        msg = _O2M.validate_json(data, strict=True)
+    except ValidationError as exc:
+        _raise_typed(exc, "orchestrator message")
+        raise
+    _check_duplicate_op(data)
+    return msg
+
+
+def decode_m2o(data: bytes | str) -> ModuleToOrchestrator:
+    """Parse one module→orchestrator line or enveloped ``content``."""
+    try:
+        msg = _M2O.validate_json(data, strict=True)
+    except ValidationError as exc:
+        _raise_typed(exc, "module message")
+        raise
+    _check_duplicate_op(data)
+    return msg
+
+
+def decode_init(data: bytes | str) -> InitBlob:
+    """Parse the init line as a bare InitBlob (an ``op`` key, if any, is ignored)."""
+    try:
+        return _INIT.validate_json(data, strict=True)
+    except ValidationError as exc:
+        _raise_typed(exc, "init", tagged=False)
+        raise
+
+
+# --- the stdio HTTP response wrapper (§5.1) ---------------------------------------------------
+
+
+class StdioHttpResponse(_Wire):
+    """The un-tagged ``{"content": IpcHttpResponse, "metadata": {...}}`` stdout line."""
+
+    request_id: str
+    status_code: U16
+    headers: dict[str, str]
+    body: WireBytes | None = None
+    metadata: dict[str, Any]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flatten(cls, value: Any) -> Any:
+        if isinstance(value, dict) and "content" in value:
+            content = value["content"]
+            if not isinstance(content, dict):
+                raise ValueError("content must be an object")
+            return {**content, "metadata": value.get("metadata")}
+        return value
+
+
+_STDIO: TypeAdapter[StdioHttpResponse] = TypeAdapter(StdioHttpResponse)
+
+
+def stdio_http_response(
+    request_id: str,
+    status_code: int,
+    headers: dict[str, str],
+    body: bytes,
+    *,
+    source: str,
+    message_id: str | None = None,
+) -> bytes:
+    """The stdout line answering a stdio ``http_request``: every object has sorted keys."""
+    if not 0 <= status_code <= 65535:
+        raise MessageEncodeError(f"status_code {status_code} is not a u16")
+    line = {
+        "content": {
+            "body": list(body),
+            "headers": dict(sorted(headers.items())),
+            "request_id": request_id,
+            "status_code": status_code,
+        },
+        "metadata": {
+            "id": message_id if message_id is not None else str(uuid.uuid4()),
+            "properties": {"correlation_id": request_id},
+            "source": source,
+        },
+    }
+    try:
+        return to_json(line)
+    except PydanticSerializationError as exc:
+        raise MessageEncodeError(f"cannot encode the HTTP response: {exc}") from exc
+
+
+def decode_module_line(data: bytes | str) -> ModuleToOrchestrator | StdioHttpResponse:
+    """Orchestrator side of stdout: an op-tagged message, or else the HTTP response wrapper."""
+    try:
+        msg = _M2O.validate_json(data, strict=True)
+    except ValidationError as exc:
+        if exc.errors(include_url=False)[0]["type"] != "union_tag_not_found":
+            _raise_typed(exc, "module message")
+            raise
+    else:
+        _check_duplicate_op(data)
+        return msg
+    try:
+        return _STDIO.validate_json(data, strict=True)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        if first["type"] == "missing" and first["loc"] in (("request_id",), ("metadata",)):
+            raise UnknownOpError(None) from exc
+        _raise_typed(exc, "stdio HTTP response", tagged=False)
+        raise
