@@ -1,5 +1,41 @@
-"""pywatt-server."""
+"""pywatt-server: serve Starlette/FastAPI or Flask apps over HTTP-over-IPC and a socket."""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from pywatt.core.serving import (
+    AppRunner,
+    DiscoveredEndpoint,
+    HttpExchangeRequest,
+    HttpExchangeResponse,
+    ServerAdapter,
+)
+from pywatt.server.adapters import FlaskAdapter, FlaskRunner, StarletteAdapter, select_adapter
+from pywatt.server.asgi import AsgiRunner, fold_headers
+from pywatt.server.discovery import (
+    AUTH_ATTRIBUTE,
+    flask_endpoints,
+    requires_auth,
+    starlette_endpoints,
+)
+from pywatt.server.http import bind_listener, listener_address, serve_asgi
+
+__all__ = [
+    "AUTH_ATTRIBUTE",
+    "AppRunner",
+    "AsgiRunner",
+    "DiscoveredEndpoint",
+    "FlaskAdapter",
+    "FlaskRunner",
+    "HttpExchangeRequest",
+    "HttpExchangeResponse",
+    "ServerAdapter",
+    "StarletteAdapter",
+    "bind_listener",
+    "flask_endpoints",
+    "fold_headers",
+    "listener_address",
+    "requires_auth",
+    "select_adapter",
+    "serve_asgi",
+    "starlette_endpoints",
+]

@@ -1,0 +1,103 @@
+"""The contract between the module runtime and the web-framework adapters.
+
+The runtime owns stdin/stdout and the module's life; an adapter owns one framework. They meet
+here so that neither imports the other, and so that ``import pywatt.core`` stays cheap: this
+module holds only dataclasses and protocols.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    import socket
+
+    import anyio
+
+__all__ = [
+    "AppRunner",
+    "DiscoveredEndpoint",
+    "HttpExchangeRequest",
+    "HttpExchangeResponse",
+    "ServerAdapter",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class HttpExchangeRequest:
+    """One HTTP-over-IPC request, as the orchestrator's ``http_request`` line carries it.
+
+    ``uri`` is the path plus an optional query; ``headers`` is single-valued, as on the wire.
+    """
+
+    method: str
+    uri: str
+    headers: Mapping[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class HttpExchangeResponse:
+    """The app's answer to one :class:`HttpExchangeRequest`.
+
+    Header names are lowercase and single-valued because the wire map is; adapters document
+    how they fold repeated headers (``set-cookie`` in particular).
+    """
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class DiscoveredEndpoint:
+    """One route read from the app, in the shape of the ``announce`` message's endpoints."""
+
+    path: str
+    methods: tuple[str, ...]
+    auth: str | None = None
+
+
+@runtime_checkable
+class AppRunner(Protocol):
+    """One web app wrapped by an adapter: the runtime drives it through these calls only.
+
+    ``startup`` runs once before the first request on either path (IPC or socket), and
+    ``shutdown`` once after both have stopped.
+    """
+
+    async def startup(self) -> None:
+        """Run the app's startup (the ASGI lifespan) once."""
+
+    async def handle(self, request: HttpExchangeRequest) -> HttpExchangeResponse:
+        """Answer one HTTP-over-IPC request in-process; safe to call from many tasks at once."""
+        ...
+
+    async def serve(
+        self, sock: socket.socket, *, stop: anyio.Event, drain_timeout: float = 10.0
+    ) -> None:
+        """Serve HTTP on an already listening socket until ``stop`` is set, then drain."""
+
+    async def shutdown(self) -> None:
+        """Run the app's shutdown (the ASGI lifespan) and framework teardown once."""
+
+    def endpoints(self) -> list[DiscoveredEndpoint]:
+        """The app's routes, so the module need not list them twice in its announce."""
+        ...
+
+
+@runtime_checkable
+class ServerAdapter(Protocol):
+    """Serves one web framework; registered through ``pywatt_register_server_adapters``."""
+
+    name: str
+
+    def supports(self, app: object) -> bool:
+        """Whether ``app`` belongs to this adapter's framework (must not import it eagerly)."""
+        ...
+
+    def wrap(self, app: object) -> AppRunner:
+        """Wrap ``app`` once; the runner is then used for every request."""
+        ...

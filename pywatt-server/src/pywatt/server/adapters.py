@@ -1,0 +1,136 @@
+"""The framework adapters and the choice between them.
+
+``starlette`` serves Starlette and FastAPI apps and any other ASGI callable; ``flask`` serves
+Flask (any WSGI app) through ``a2wsgi`` under uvicorn. Frameworks are imported only when an
+app of theirs is wrapped, or when one is already imported and an app is being matched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import sys
+from typing import Any
+
+from pywatt.core.errors import ServerError
+from pywatt.core.serving import AppRunner, ServerAdapter
+from pywatt.server.asgi import AsgiRunner
+from pywatt.server.discovery import flask_endpoints, starlette_endpoints
+
+__all__ = ["FlaskAdapter", "FlaskRunner", "StarletteAdapter", "select_adapter"]
+
+
+def _is_asgi_callable(app: object) -> bool:
+    if inspect.iscoroutinefunction(app):
+        return True
+    if inspect.isfunction(app) or inspect.ismethod(app):
+        return False
+    for klass in type(app).__mro__:
+        if "__call__" in klass.__dict__:
+            return inspect.iscoroutinefunction(klass.__dict__["__call__"])
+    return False
+
+
+class StarletteAdapter:
+    """Starlette, FastAPI, and plain ASGI 3 callables."""
+
+    name = "starlette"
+
+    def supports(self, app: object) -> bool:
+        starlette = sys.modules.get("starlette.applications")
+        if starlette is not None and isinstance(app, starlette.Starlette):
+            return True
+        return _is_asgi_callable(app)
+
+    def wrap(self, app: object) -> AppRunner:
+        if not callable(app):
+            raise ServerError(f"the starlette adapter needs an ASGI app, not {type(app).__name__}")
+        if hasattr(app, "routes"):
+            return AsgiRunner(app, discover=lambda: starlette_endpoints(app))
+        return AsgiRunner(app)
+
+
+class FlaskRunner(AsgiRunner):
+    """A WSGI app wrapped once into ASGI; Flask's app-context teardown runs at shutdown."""
+
+    def __init__(self, wsgi_app: Any, asgi_app: Any, *, is_flask: bool) -> None:
+        discover = (lambda: flask_endpoints(wsgi_app)) if is_flask else None
+        super().__init__(asgi_app, discover=discover)
+        self.wsgi_app = wsgi_app
+        self._is_flask = is_flask
+
+    async def _teardown(self) -> None:
+        if self._is_flask:
+            # Pushing and popping one app context runs every teardown_appcontext function
+            # (do_teardown_appcontext) once more, where extensions release pooled resources.
+            await asyncio.to_thread(self._pop_app_context)
+        executor = getattr(self.app, "executor", None)
+        if executor is not None:
+            executor.shutdown(wait=False)
+
+    def _pop_app_context(self) -> None:
+        with self.wsgi_app.app_context():
+            pass
+
+
+class _StderrErrors:
+    """WSGI wrapper: a2wsgi points ``wsgi.errors`` at stdout, which is the protocol channel."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        environ["wsgi.errors"] = sys.stderr
+        return self.app(environ, start_response)
+
+
+class FlaskAdapter:
+    """Flask (or any WSGI app) served through ``a2wsgi.WSGIMiddleware`` under uvicorn.
+
+    Unless the app set ``PROPAGATE_EXCEPTIONS`` or registered a 500 handler, unhandled
+    exceptions are let through to pywatt's error shield, so a Flask module fails with the same
+    JSON 500 (and one logged traceback) as a Starlette one.
+    """
+
+    name = "flask"
+
+    def __init__(self, workers: int = 10) -> None:
+        self.workers = workers
+
+    def supports(self, app: object) -> bool:
+        flask = sys.modules.get("flask")
+        return flask is not None and isinstance(app, flask.Flask)
+
+    def wrap(self, app: object) -> AppRunner:
+        if not callable(app) or _is_asgi_callable(app):
+            raise ServerError(f"the flask adapter needs a WSGI app, not {type(app).__name__}")
+        from a2wsgi import WSGIMiddleware
+
+        is_flask = self.supports(app)
+        if is_flask:
+            config: Any = app.config  # type: ignore[attr-defined]
+            handlers: dict[Any, dict[Any, Any]] = app.error_handler_spec  # type: ignore[attr-defined]
+            has_500 = any(500 in by_code for by_code in handlers.values())
+            if config.get("PROPAGATE_EXCEPTIONS") is None and not has_500:
+                config["PROPAGATE_EXCEPTIONS"] = True
+        wsgi: Any = _StderrErrors(app)
+        asgi_app = WSGIMiddleware(wsgi, workers=self.workers)
+        return FlaskRunner(app, asgi_app, is_flask=is_flask)
+
+
+def select_adapter(app: object, name: str | None = None) -> ServerAdapter:
+    """The adapter named ``name``, or the first installed one (by name) that supports ``app``."""
+    from pywatt.core.plugins import get_plugins
+
+    registry = get_plugins().server_adapters
+    if name is not None:
+        adapter: ServerAdapter = registry.get(name)
+        return adapter
+    for _, candidate in registry.items():
+        if candidate.supports(app):
+            return candidate  # type: ignore[no-any-return]
+    installed = ", ".join(registry.names()) or "none"
+    raise ServerError(
+        f"no server adapter supports {type(app).__module__}.{type(app).__qualname__}; "
+        f"installed: {installed}"
+    )

@@ -1,0 +1,234 @@
+"""The runner for ASGI apps: in-process HTTP-over-IPC dispatch, lifespan, and serving.
+
+``handle()`` builds the ASGI ``http`` scope straight from the IPC request and collects the
+app's messages: no socket and no HTTP parsing. Everything here runs on asyncio, because
+uvicorn and a2wsgi do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
+
+from pywatt.core.serving import DiscoveredEndpoint, HttpExchangeRequest, HttpExchangeResponse
+from pywatt.server._lifespan import Lifespan
+from pywatt.server._shield import ErrorShield, error_response, logger
+from pywatt.server._types import ASGIApp, Message, Scope
+
+if TYPE_CHECKING:
+    import socket
+
+    import anyio
+
+__all__ = ["AsgiRunner", "fold_headers"]
+
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_URI = re.compile(r"[\x21-\x7e]+")
+_BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_ASGI = {"version": "3.0", "spec_version": "2.3"}
+_DISCONNECT: Message = {"type": "http.disconnect"}
+
+
+class _BadRequestError(Exception):
+    pass
+
+
+def fold_headers(raw: list[tuple[bytes, bytes]] | list[Any]) -> dict[str, str]:
+    """Fold ASGI response headers into the wire's single-valued map.
+
+    Names are lowercased and a repeated header keeps its last value, as the Rust SDK does,
+    except ``set-cookie``: its values are joined with ``", "`` (RFC 9110 list syntax) so that no
+    cookie is lost. Each joined cookie starts with ``name=``, which tells the joins apart from
+    the comma inside an ``Expires`` date.
+    """
+    headers: dict[str, str] = {}
+    for name, value in raw:
+        key = bytes(name).decode("latin-1").lower()
+        text = bytes(value).decode("latin-1")
+        if key == "set-cookie" and key in headers:
+            headers[key] = f"{headers[key]}, {text}"
+        else:
+            headers[key] = text
+    return headers
+
+
+def _target(uri: object) -> tuple[str, str]:
+    if not isinstance(uri, str) or not _URI.fullmatch(uri):
+        raise _BadRequestError(f"invalid URI {uri!r}")
+    if uri.startswith("/"):
+        target = uri
+    elif uri.startswith(("http://", "https://")):
+        parts = urlsplit(uri)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    else:
+        raise _BadRequestError(f"invalid URI {uri!r}: expected a path starting with '/'")
+    path, _, query = target.partition("#")[0].partition("?")
+    return path, query
+
+
+def build_scope(request: HttpExchangeRequest) -> Scope:
+    """The ASGI ``http`` scope for one IPC request; raises ``_BadRequestError`` on bad input."""
+    method = request.method
+    if not isinstance(method, str) or not _TOKEN.fullmatch(method):
+        raise _BadRequestError(f"invalid method {method!r}")
+    path, query = _target(request.uri)
+    headers: list[tuple[bytes, bytes]] = []
+    declared_length = False
+    for name, value in request.headers.items():
+        if not isinstance(name, str) or not _TOKEN.fullmatch(name):
+            raise _BadRequestError(f"invalid header name {name!r}")
+        if not isinstance(value, str) or _BAD_VALUE.search(value):
+            raise _BadRequestError(f"invalid value for header {name!r}")
+        try:
+            raw_value = value.encode("latin-1")
+        except UnicodeEncodeError:
+            raise _BadRequestError(f"header {name!r} is not latin-1") from None
+        key = name.lower()
+        if key in ("content-length", "transfer-encoding"):
+            # The body arrives whole, so its real length replaces whatever was declared.
+            declared_length = True
+            continue
+        headers.append((key.encode("ascii"), raw_value))
+    if request.body or declared_length:
+        headers.append((b"content-length", str(len(request.body)).encode("ascii")))
+    return {
+        "type": "http",
+        "asgi": _ASGI,
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": unquote(path) if "%" in path else path,
+        "raw_path": path.encode("ascii"),
+        "query_string": query.encode("ascii"),
+        "root_path": "",
+        "headers": headers,
+        # Placeholders: the request came over IPC from the local orchestrator.
+        "server": ("127.0.0.1", 80),
+        "client": ("127.0.0.1", 0),
+    }
+
+
+class _Exchange:
+    """Feeds one request body to the app and collects its response messages."""
+
+    __slots__ = ("body", "body_sent", "chunks", "closed", "complete", "done", "headers", "status")
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+        self.body_sent = False
+        self.status: int | None = None
+        self.headers: Any = ()
+        self.chunks: list[bytes] = []
+        self.complete = False
+        self.closed = False
+        self.done: asyncio.Event | None = None
+
+    async def receive(self) -> Message:
+        if not self.body_sent:
+            self.body_sent = True
+            return {"type": "http.request", "body": self.body, "more_body": False}
+        # Like a client that stays connected: disconnect only once the response is out.
+        if not self.closed:
+            if self.done is None:
+                self.done = asyncio.Event()
+            await self.done.wait()
+        return _DISCONNECT
+
+    async def send(self, message: Message) -> None:
+        kind = message["type"]
+        if kind == "http.response.body":
+            if self.status is None or self.complete:
+                raise RuntimeError("ASGI body sent before the response start or after its end")
+            chunk = message.get("body", b"")
+            if chunk:
+                self.chunks.append(chunk)
+            if not message.get("more_body", False):
+                self.complete = True
+                self.close()
+        elif kind == "http.response.start":
+            if self.status is not None:
+                raise RuntimeError("ASGI response started twice")
+            self.status = int(message["status"])
+            self.headers = message.get("headers", ())
+        else:
+            raise RuntimeError(f"unexpected ASGI message {kind!r}")
+
+    def close(self) -> None:
+        self.closed = True
+        if self.done is not None:
+            self.done.set()
+
+    def response(self) -> HttpExchangeResponse:
+        assert self.status is not None
+        return HttpExchangeResponse(self.status, fold_headers(self.headers), b"".join(self.chunks))
+
+
+class AsgiRunner:
+    """Runs one ASGI app for the module runtime (see :class:`pywatt.core.serving.AppRunner`)."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        discover: Callable[[], list[DiscoveredEndpoint]] | None = None,
+    ) -> None:
+        self.app = app
+        self.state: dict[str, Any] = {}
+        self._shielded = ErrorShield(app, self.state)
+        self._discover = discover
+        self._lifespan: Lifespan | None = None
+        self._shut_down = False
+
+    async def startup(self) -> None:
+        if self._lifespan is None:
+            self._lifespan = Lifespan(self.app, self.state)
+            await self._lifespan.startup()
+
+    async def shutdown(self) -> None:
+        if self._shut_down:
+            return
+        self._shut_down = True
+        try:
+            if self._lifespan is not None:
+                await self._lifespan.shutdown()
+        finally:
+            await self._teardown()
+
+    async def _teardown(self) -> None:
+        """Framework teardown after the lifespan has ended; subclasses extend it."""
+
+    async def handle(self, request: HttpExchangeRequest) -> HttpExchangeResponse:
+        try:
+            scope = build_scope(request)
+        except _BadRequestError as exc:
+            return error_response(400, f"Bad Request: {exc}")
+        exchange = _Exchange(request.body)
+        try:
+            await self._shielded(scope, exchange.receive, exchange.send)
+        except Exception:
+            logger.exception("unhandled exception in app for %s %s", request.method, request.uri)
+            if not exchange.complete:
+                return error_response(500, "Internal Server Error")
+        finally:
+            exchange.close()
+        if not exchange.complete:
+            logger.error(
+                "app returned without completing its response for %s %s",
+                request.method,
+                request.uri,
+            )
+            return error_response(500, "Internal Server Error")
+        return exchange.response()
+
+    async def serve(
+        self, sock: socket.socket, *, stop: anyio.Event, drain_timeout: float = 10.0
+    ) -> None:
+        from pywatt.server.http import serve_asgi
+
+        await serve_asgi(self._shielded, sock, stop=stop, drain_timeout=drain_timeout)
+
+    def endpoints(self) -> list[DiscoveredEndpoint]:
+        return self._discover() if self._discover is not None else []

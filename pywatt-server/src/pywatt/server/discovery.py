@@ -1,0 +1,122 @@
+"""Reading an app's routes, so a module's announce need not list them a second time.
+
+Paths use ``{name}`` for parameters whatever the framework's syntax (Starlette's
+``{id:int}`` and Flask's ``<int:id>`` both become ``{id}``). Methods are uppercase and
+sorted, with ``HEAD`` left out where ``GET`` serves it. Routes that share a path and an auth
+scheme are merged into one endpoint.
+
+A route is announced with ``auth`` when its endpoint function carries the attribute named by
+:data:`AUTH_ATTRIBUTE` (``__pywatt_auth__``): a string names the scheme, any other true value
+means ``"jwt"``. :func:`requires_auth` sets it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from pywatt.core.serving import DiscoveredEndpoint
+
+__all__ = ["AUTH_ATTRIBUTE", "flask_endpoints", "requires_auth", "starlette_endpoints"]
+
+AUTH_ATTRIBUTE = "__pywatt_auth__"
+
+#: What a route that accepts any method (a mounted or raw ASGI app) is announced with.
+ANY_METHOD = ("DELETE", "GET", "OPTIONS", "PATCH", "POST", "PUT")
+
+_STARLETTE_PARAM = re.compile(r"\{([^{}:]+):[^{}]*\}")
+_FLASK_PARAM = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def requires_auth(scheme: str = "jwt") -> Callable[[F], F]:
+    """Mark an endpoint function so that discovery announces it with ``auth=scheme``."""
+
+    def mark(func: F) -> F:
+        setattr(func, AUTH_ATTRIBUTE, scheme)
+        return func
+
+    return mark
+
+
+def auth_of(endpoint: object) -> str | None:
+    marker = getattr(endpoint, AUTH_ATTRIBUTE, None)
+    if not marker:
+        return None
+    return marker if isinstance(marker, str) else "jwt"
+
+
+def normalize_methods(methods: Iterable[str]) -> tuple[str, ...]:
+    names = {m.upper() for m in methods}
+    if "GET" in names:
+        names.discard("HEAD")
+    return tuple(sorted(names))
+
+
+def merge(found: Iterable[tuple[str, Iterable[str], str | None]]) -> list[DiscoveredEndpoint]:
+    """One endpoint per (path, auth), in first-seen order."""
+    merged: dict[tuple[str, str | None], set[str]] = {}
+    for path, methods, auth in found:
+        merged.setdefault((path, auth), set()).update(m.upper() for m in methods)
+    return [
+        DiscoveredEndpoint(path, normalize_methods(methods), auth)
+        for (path, auth), methods in merged.items()
+        if methods
+    ]
+
+
+def starlette_endpoints(app: Any) -> list[DiscoveredEndpoint]:
+    """Routes of a Starlette or FastAPI app, following mounts and host routers."""
+    return merge(_walk_starlette(getattr(app, "routes", []), ""))
+
+
+def _walk_starlette(
+    routes: Iterable[Any], prefix: str
+) -> Iterable[tuple[str, Iterable[str], str | None]]:
+    from starlette.routing import Host, Mount, Route
+
+    for route in routes:
+        if isinstance(route, Route):
+            path = prefix + _STARLETTE_PARAM.sub(r"{\1}", route.path)
+            yield path, _route_methods(route), auth_of(route.endpoint)
+        elif isinstance(route, Mount):
+            mount_path = prefix + _STARLETTE_PARAM.sub(r"{\1}", route.path)
+            children = route.routes
+            if children:
+                yield from _walk_starlette(children, mount_path)
+            else:
+                yield mount_path + "/{path}", _mounted_methods(route.app), None
+        elif isinstance(route, Host):
+            yield from _walk_starlette(route.routes, prefix)
+        # WebSocket routes are not HTTP endpoints: HTTP-over-IPC cannot carry them.
+
+
+def _route_methods(route: Any) -> Iterable[str]:
+    if route.methods:
+        return list(route.methods)
+    endpoint = route.endpoint
+    if isinstance(endpoint, type):  # an HTTPEndpoint class answers the methods it defines
+        return [m for m in (*ANY_METHOD, "HEAD") if hasattr(endpoint, m.lower())]
+    return ANY_METHOD
+
+
+def _mounted_methods(app: Any) -> Iterable[str]:
+    from starlette.staticfiles import StaticFiles
+
+    return ("GET",) if isinstance(app, StaticFiles) else ANY_METHOD
+
+
+def flask_endpoints(app: Any) -> list[DiscoveredEndpoint]:
+    """Routes of a Flask app's ``url_map``, without ``static`` and the automatic methods."""
+    found: list[tuple[str, Iterable[str], str | None]] = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        methods = set(rule.methods or ())
+        if getattr(rule, "provide_automatic_options", False):
+            methods.discard("OPTIONS")
+        view = app.view_functions.get(rule.endpoint)
+        found.append((_FLASK_PARAM.sub(r"{\1}", rule.rule), methods, auth_of(view)))
+    return merge(found)

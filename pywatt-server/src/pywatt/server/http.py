@@ -1,0 +1,151 @@
+"""Binding a listener before the module announces it, and serving an ASGI app on it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import stat
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, cast
+
+from pywatt.core.errors import ServerError
+
+if TYPE_CHECKING:
+    import anyio
+    import uvicorn
+
+    from pywatt.server._types import ASGIApp
+
+__all__ = ["bind_listener", "listener_address", "serve_asgi"]
+
+logger = logging.getLogger("pywatt.server")
+
+_BACKLOG = 2048
+
+
+def bind_listener(host_or_path: str, port: int | None) -> socket.socket:
+    """A listening socket: TCP on ``host:port`` (port 0 lets the OS pick), or a Unix socket.
+
+    ``port=None`` means ``host_or_path`` is a Unix socket path; a stale socket file left by a
+    dead process is removed first, but a live one or any other kind of file is an error. The
+    socket listens before this returns, so the caller may announce the address at once.
+    """
+    if port is None:
+        return _bind_unix(host_or_path)
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise ServerError(f"invalid port {port!r}: expected an integer in 0..65535")
+    family = socket.AF_INET6 if ":" in host_or_path else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        if os.name != "nt":
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host_or_path, port))
+        sock.listen(_BACKLOG)
+    except OSError as exc:
+        sock.close()
+        raise ServerError(f"cannot listen on {host_or_path}:{port}: {exc}") from exc
+    return sock
+
+
+def _bind_unix(path: str) -> socket.socket:
+    if not path:
+        raise ServerError("a Unix socket path must not be empty")
+    with contextlib.suppress(FileNotFoundError):
+        mode = os.stat(path).st_mode
+        if not stat.S_ISSOCK(mode):
+            raise ServerError(f"cannot listen on {path}: it exists and is not a socket")
+        if _unix_alive(path):
+            raise ServerError(f"cannot listen on {path}: another process is listening there")
+        os.unlink(path)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.bind(path)
+        sock.listen(_BACKLOG)
+    except OSError as exc:
+        sock.close()
+        raise ServerError(f"cannot listen on {path}: {exc}") from exc
+    return sock
+
+
+def _unix_alive(path: str) -> bool:
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(path)
+    except OSError:
+        return False
+    finally:
+        probe.close()
+    return True
+
+
+def listener_address(sock: socket.socket) -> str:
+    """The address to announce: ``host:port`` read back from the socket, or the Unix path."""
+    name = sock.getsockname()
+    if sock.family == socket.AF_UNIX:
+        return str(name)
+    host, port = name[0], name[1]
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+async def serve_asgi(
+    app: ASGIApp, sock: socket.socket, *, stop: anyio.Event, drain_timeout: float = 10.0
+) -> None:
+    """Serve ``app`` with uvicorn on ``sock`` until ``stop`` is set, then drain and return.
+
+    On ``stop`` uvicorn closes the listener (new connections are refused), lets requests in
+    flight finish for up to ``drain_timeout`` seconds, then cancels what is left. The lifespan
+    stays with the caller, uvicorn logs through the ``uvicorn.*`` loggers only (stderr, never
+    stdout), and signals stay with the runtime.
+    """
+    import uvicorn
+
+    if not drain_timeout >= 0:
+        raise ServerError(f"drain_timeout must be >= 0 seconds, not {drain_timeout!r}")
+    where = listener_address(sock)
+    path = where if sock.family == socket.AF_UNIX else None
+    config = uvicorn.Config(
+        app,
+        lifespan="off",
+        log_config=None,
+        access_log=False,
+        interface="asgi3",
+        server_header=False,
+        # Annotated int, but uvicorn hands it to asyncio.wait_for, which takes seconds as float.
+        timeout_graceful_shutdown=cast(int, drain_timeout),
+    )
+    server = _quiet_server(config)
+
+    async def watch() -> None:
+        await stop.wait()
+        server.should_exit = True
+
+    watcher = asyncio.ensure_future(watch())
+    try:
+        await server.serve(sockets=[sock])
+    except SystemExit as exc:  # uvicorn exits the process when it cannot start
+        raise ServerError(f"uvicorn could not serve on {where}") from exc
+    finally:
+        watcher.cancel()
+        await asyncio.gather(watcher, return_exceptions=True)
+        sock.close()
+        if path:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+    if not server.started:
+        raise ServerError(f"uvicorn did not start on {where}")
+
+
+def _quiet_server(config: uvicorn.Config) -> uvicorn.Server:
+    import uvicorn
+
+    class QuietServer(uvicorn.Server):
+        """A uvicorn server that leaves signal handling to the module runtime."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield
+
+    return QuietServer(config)
