@@ -2,6 +2,19 @@
 
 from __future__ import annotations
 
+# --- cache ---
+from pywatt.data.cache import (
+    Cache,
+    CacheConfig,
+    CacheStats,
+    EncodedCache,
+    FileCacheConfig,
+    MemcachedCacheConfig,
+    MemoryCacheConfig,
+    RedisCacheConfig,
+    open_cache,
+)
+
 # --- database ---
 from pywatt.data.database import Database, DatabaseSettings, Transaction, open_database
 from pywatt.data.errors import (
@@ -16,7 +29,9 @@ from pywatt.data.errors import (
 )
 
 __all__ = [
-    # --- database ---
+    "Cache",
+    "CacheConfig",
+    "CacheStats",
     "Database",
     "DatabaseConfigError",
     "DatabaseConnectionError",
@@ -26,7 +41,13 @@ __all__ = [
     "DatabaseQueryError",
     "DatabaseSettings",
     "DatabaseTimeoutError",
+    "EncodedCache",
+    "FileCacheConfig",
+    "MemcachedCacheConfig",
+    "MemoryCacheConfig",
+    "RedisCacheConfig",
     "Transaction",
     "TransactionClosedError",
+    "open_cache",
     "open_database",
 ]

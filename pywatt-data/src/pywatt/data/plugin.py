@@ -13,3 +13,17 @@ def pywatt_register_database_backends(register: Register) -> None:
     register("sqlite", sqlite_backend)
     register("postgres", postgres_backend)
     register("mysql", mysql_backend)
+
+
+@hookimpl
+def pywatt_register_cache_backends(register: Register) -> None:
+    # Configuration classes only: each imports its driver when a cache is opened.
+    from pywatt.data.cache.config import (
+        FileCacheConfig,
+        MemcachedCacheConfig,
+        MemoryCacheConfig,
+        RedisCacheConfig,
+    )
+
+    for config_type in (MemoryCacheConfig, FileCacheConfig, RedisCacheConfig, MemcachedCacheConfig):
+        register(config_type.scheme, config_type)
