@@ -126,6 +126,7 @@ class ControlChannel:
         self._send, self._outbox = anyio.create_memory_object_stream[bytes](4096)
         self._closed = False
         self._unwritten = 0
+        self._writer_started = False
         self._tg: TaskGroup | None = None
         self.errors = 0  # bad lines seen; for diagnostics and tests
 
@@ -166,6 +167,7 @@ class ControlChannel:
         await self._send.send(line + b"\n")
 
     async def _writer(self) -> None:
+        self._writer_started = True
         async with self._outbox:
             async for line in self._outbox:
                 batch = [line]
@@ -298,6 +300,8 @@ class ControlChannel:
                 waiter.fail(ChannelClosedError("control channel closed before the reply came"))
         self._pending.clear()
         self._send.close()
+        if not self._writer_started:
+            self._outbox.close()
 
     async def flush(self, timeout: float = 1.0) -> None:
         """Wait until queued lines are written (bounded, for shutdown)."""

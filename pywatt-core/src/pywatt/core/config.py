@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pywatt.core.messages import InitBlob
 
 __all__ = ["AppConfig"]
 
@@ -21,3 +26,20 @@ class AppConfig:
     listen: str = ""
     env: Mapping[str, str] = field(default_factory=dict)
     ipc_only: bool = False
+
+    @classmethod
+    def from_init(cls, init: InitBlob, environ: Mapping[str, str] | None = None) -> AppConfig:
+        """``IPC_ONLY``/``PYWATT_IPC_ONLY`` from the environment or ``init.env`` select IPC only."""
+        environ = os.environ if environ is None else environ
+        ipc_only = any(
+            _truthy(src.get(key))
+            for src in (environ, init.env)
+            for key in ("IPC_ONLY", "PYWATT_IPC_ONLY")
+        )
+        return cls(
+            module_id=init.module_id,
+            orchestrator_api=init.orchestrator_api,
+            listen=str(init.listen),
+            env=dict(init.env),
+            ipc_only=ipc_only,
+        )

@@ -65,12 +65,14 @@ async def watch_parent(stop: StopController, *, interval: float = 0.5) -> None:
 
 
 async def watch_signals(stop: StopController) -> None:
-    with contextlib.suppress(NotImplementedError, ValueError):
-        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-            async for signum in signals:
-                logger.info("received signal %s", signal.Signals(signum).name)
-                stop.request("signal")
-                return
+    with (
+        contextlib.suppress(NotImplementedError, ValueError),
+        anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals,
+    ):
+        async for signum in signals:
+            logger.info("received signal %s", signal.Signals(signum).name)
+            stop.request("signal")
+            return
 
 
 def arm_exit_deadline(seconds: float, code: int = 0) -> threading.Timer:

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from pywatt.core.messages import EndpointInfo, HttpRequest, InitBlob
     from pywatt.core.plugins import Plugins
     from pywatt.core.secrets import Secret
-    from pywatt.core.serving import AppRunner
+    from pywatt.core.serving import AppRunner, HttpExchangeRequest, HttpExchangeResponse
 
 __all__ = ["ModuleContext", "PyWattModule", "ServeOptions", "pywatt_module"]
 
@@ -144,7 +144,8 @@ class PyWattModule(Generic[T]):
         try:
             init = await channel.read_init()
         except InitError as exc:
-            logger.error("bootstrap failed: %s", exc)
+            logger.error("bootstrap failed: %s", exc, extra={"error": type(exc).__name__})
+            channel.close()
             return 1
         for value in init.env.values():
             register_secret(value)
@@ -221,7 +222,7 @@ class PyWattModule(Generic[T]):
         state.extensions.update(secrets=secrets_client, ports=ports, services=services)
         ctx = ModuleContext(init=init, config=config, channel=channel, state=state, stop=stop)
         self.context = ctx
-        self._check_channels(init, plugins)
+        await self._connect_channels(tg, ctx, plugins)
         sock: socket.socket | None = None
         if self.app_factory is not None:
             app = self.app_factory(state)
@@ -243,19 +244,33 @@ class PyWattModule(Generic[T]):
         plugins.hooks.module_started(state)
         return ctx
 
-    def _check_channels(self, init: InitBlob, plugins: Plugins) -> None:
-        wanted = [
-            ("tcp", init.tcp_channel, getattr(init.tcp_channel, "required", False)),
-            ("unix", init.ipc_channel, getattr(init.ipc_channel, "required", False)),
-        ]
-        for name, cfg, required in wanted:
+    async def _connect_channels(self, tg: TaskGroup, ctx: ModuleContext, plugins: Plugins) -> None:
+        """Connect the optional TCP/Unix channels of init through the channel plugins."""
+        from pywatt.core.errors import ChannelError
+
+        wanted = [("tcp", ctx.init.tcp_channel), ("unix", ctx.init.ipc_channel)]
+        for name, cfg in wanted:
             if cfg is None:
                 continue
+            required = bool(getattr(cfg, "required", False))
             if name not in plugins.channels:
-                detail = f"init asks for a {name} channel but no {name!r} channel plugin is installed"
+                detail = (
+                    f"init asks for a {name} channel but no {name!r} channel plugin is installed"
+                )
                 if required:
                     raise ConfigError(detail + " (install pywatt-comm)")
                 logger.warning("%s; continuing over stdio only", detail)
+                continue
+            channel = plugins.channels.get(name)(cfg)
+            try:
+                await channel.connect()
+            except ChannelError as exc:
+                if required:
+                    raise
+                logger.warning("optional %s channel unavailable: %s", name, exc)
+                continue
+            ctx.state.extensions[f"{name}_channel"] = channel
+            tg.start_soon(channel.run, _ChannelHost(ctx))
 
     async def _bind(self, init: InitBlob, ports: Any) -> socket.socket:
         from pywatt.core.listen import bind_tcp, bind_unix
@@ -307,22 +322,14 @@ class PyWattModule(Generic[T]):
         from pywatt.core.messages import stdio_http_response
         from pywatt.core.serving import HttpExchangeRequest
 
-        if ctx.stop.stopping:
-            status, headers, body = 503, {"content-type": "application/json"}, _UNAVAILABLE
-        elif ctx.runner is None:
-            status, headers, body = 404, {"content-type": "application/json"}, _NO_APP
-        else:
-            ctx.in_flight += 1
-            try:
-                request = HttpExchangeRequest(
-                    method=msg.method, uri=msg.uri, headers=msg.headers, body=msg.body or b""
-                )
-                response = await ctx.runner.handle(request)
-                status, headers, body = response.status, response.headers, response.body
-            finally:
-                ctx.in_flight -= 1
+        request = HttpExchangeRequest(
+            method=msg.method, uri=msg.uri, headers=msg.headers, body=msg.body or b""
+        )
+        response = await _handle_http(ctx, request)
         source = os.environ.get("PYWATT_MODULE_ID") or ctx.init.module_id
-        line = stdio_http_response(msg.request_id, status, headers, body, source=source)
+        line = stdio_http_response(
+            msg.request_id, response.status, response.headers, response.body, source=source
+        )
         await ctx.channel.send_line(line)
 
     async def _stop(self, ctx: ModuleContext, reason: str, plugins: Plugins) -> None:
@@ -349,6 +356,39 @@ class PyWattModule(Generic[T]):
 
 _UNAVAILABLE = b'{"status":"error","data":null,"message":"module is shutting down"}'
 _NO_APP = b'{"status":"error","data":null,"message":"module serves no HTTP app"}'
+_JSON = {"content-type": "application/json"}
+
+
+async def _handle_http(ctx: ModuleContext, request: HttpExchangeRequest) -> HttpExchangeResponse:
+    """One HTTP-over-IPC exchange, from stdio or a channel, counted for draining."""
+    from pywatt.core.serving import HttpExchangeResponse
+
+    if ctx.stop.stopping:
+        return HttpExchangeResponse(503, dict(_JSON), _UNAVAILABLE)
+    if ctx.runner is None:
+        return HttpExchangeResponse(404, dict(_JSON), _NO_APP)
+    ctx.in_flight += 1
+    try:
+        return await ctx.runner.handle(request)
+    finally:
+        ctx.in_flight -= 1
+
+
+class _ChannelHost:
+    """The runtime's side of a channel plugin (see :mod:`pywatt.core.channels`)."""
+
+    def __init__(self, ctx: ModuleContext) -> None:
+        self._ctx = ctx
+
+    @property
+    def module_id(self) -> str:
+        return self._ctx.config.module_id
+
+    async def handle_http(self, request: HttpExchangeRequest) -> HttpExchangeResponse:
+        return await _handle_http(self._ctx, request)
+
+    def request_stop(self, reason: str) -> None:
+        self._ctx.stop.request(reason)
 
 
 def _select_runner(app: Any, framework: str | None, plugins: Plugins) -> AppRunner:
@@ -381,5 +421,3 @@ def pywatt_module(
         )
 
     return wrap
-
-

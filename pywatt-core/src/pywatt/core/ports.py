@@ -47,10 +47,14 @@ class PortNegotiator:
                 request_id = str(uuid.uuid4())
                 waiter = self._channel.expect("port", request_id)
                 try:
-                    await self._channel.send(PortRequest(request_id=request_id, specific_port=wanted))
+                    await self._channel.send(
+                        PortRequest(request_id=request_id, specific_port=wanted)
+                    )
                     reply: PortResponse = await waiter.wait(timeout)
                 except TimeoutError:
-                    logger.warning("port_request %s timed out (attempt %d)", request_id, attempt + 1)
+                    logger.warning(
+                        "port_request %s timed out (attempt %d)", request_id, attempt + 1
+                    )
                     if specific_port is None:
                         # Same retry semantics as the reference: ask for a random 8000-8999 port.
                         wanted = random.randint(8000, 8999)
@@ -65,9 +69,7 @@ class PortNegotiator:
                     raise PortNegotiationError("orchestrator answered success with port 0")
                 self.port = reply.port
                 return reply.port
-            raise PortNegotiationError(
-                f"no port_response after {len(self._timeouts)} attempts"
-            )
+            raise PortNegotiationError(f"no port_response after {len(self._timeouts)} attempts")
 
     def _on_response(self, msg: PortResponse) -> None:
         # Matched by id; like the reference, a mismatched id ("auto-assigned") is accepted

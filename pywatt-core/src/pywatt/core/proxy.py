@@ -29,7 +29,9 @@ _PREFIXES = {"Database": "db_request_", "Cache": "cache_request_", "Jwt": "jwt_r
 class ServiceClient:
     """Connects to orchestrator-owned services and runs operations on them."""
 
-    def __init__(self, channel: ControlChannel, *, timeout: float = DEFAULT_SERVICE_TIMEOUT) -> None:
+    def __init__(
+        self, channel: ControlChannel, *, timeout: float = DEFAULT_SERVICE_TIMEOUT
+    ) -> None:
         self._channel = channel
         self._timeout = timeout
         self._locks: dict[str, anyio.Lock] = {}

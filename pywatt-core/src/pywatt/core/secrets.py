@@ -101,7 +101,7 @@ def convert(name: str, raw: str, type_: type[T]) -> T:
         from pydantic import BaseModel, TypeAdapter
 
         if isinstance(type_, type) and issubclass(type_, BaseModel):
-            return type_.model_validate_json(raw)  # type: ignore[return-value]
+            return type_.model_validate_json(raw)
         return TypeAdapter(type_).validate_json(raw)
     except Exception as exc:
         # The value may appear in the parser's message: keep only the type of failure.

@@ -1,0 +1,478 @@
+from __future__ import annotations
+
+import json
+
+import anyio
+import pytest
+
+from pywatt.core.errors import (
+    PortNegotiationError,
+    SecretNotFoundError,
+    SecretTimeoutError,
+    SecretTypeError,
+    ServiceError,
+)
+from pywatt.core.module import PyWattModule
+from pywatt.core.plugins import build_plugins
+from pywatt.core.secrets import CacheMode, Secret
+from pywatt.core.testing import DEFAULT_INIT, ScriptedOrchestrator
+
+pytestmark = pytest.mark.anyio
+
+ANNOUNCE_NO_APP = b'{"op":"announce","listen":"127.0.0.1:0","endpoints":[]}'
+
+
+@pytest.fixture
+def plugins():
+    return build_plugins(entry_points=[], env={})
+
+
+def no_app_module(**kw) -> PyWattModule:
+    return PyWattModule(None, **kw)
+
+
+async def test_handshake_fetches_secrets_then_announces(plugins):
+    module = no_app_module(secrets=["DB_URL", "API_KEY"])
+    async with ScriptedOrchestrator(module, plugins=plugins) as orch:
+        assert await orch.receive_line() == b'{"op":"get_secret","name":"DB_URL"}'
+        await orch.send({"op": "secret", "name": "DB_URL", "value": "postgres://u:pw@h/db"})
+        assert await orch.receive_line() == b'{"op":"get_secret","name":"API_KEY"}'
+        await orch.send({"op": "secret", "name": "API_KEY", "value": "k-1"})
+        assert await orch.receive_line() == ANNOUNCE_NO_APP
+        ctx = await orch.context()
+        assert ctx.state.user["API_KEY"].expose() == "k-1"
+        assert ctx.config.module_id == "test-module"
+
+
+async def test_init_without_op_is_accepted(plugins):
+    init = {k: v for k, v in DEFAULT_INIT.items() if k != "op"}
+    async with ScriptedOrchestrator(no_app_module(), init=init, plugins=plugins) as orch:
+        assert await orch.receive_line() == ANNOUNCE_NO_APP
+
+
+async def test_bad_init_fails_bootstrap(plugins):
+    module = no_app_module()
+    async with ScriptedOrchestrator(module, init="{not json", plugins=plugins) as orch:
+        assert await orch.wait_exit() == 1
+    assert orch.lines == []
+
+
+async def test_eof_before_init_fails(plugins):
+    module = no_app_module()
+    async with ScriptedOrchestrator(module, send_init=False, plugins=plugins) as orch:
+        await orch.close_stdin()
+        assert await orch.wait_exit() == 1
+
+
+async def test_state_builder_gets_config_and_secrets(plugins):
+    seen = {}
+
+    async def build(config, secrets):
+        seen["module"] = config.module_id
+        return {"token": secrets["T"].expose().upper()}
+
+    module = no_app_module(secrets=["T"], state=build)
+    async with ScriptedOrchestrator(module, plugins=plugins) as orch:
+        await orch.answer_secrets({"T": "abc"})
+        await orch.expect("announce")
+        ctx = await orch.context()
+        assert ctx.state.user == {"token": "ABC"}
+        assert seen == {"module": "test-module"}
+
+
+async def test_bad_lines_are_skipped_and_module_keeps_serving(plugins, caplog):
+    module = no_app_module()
+    async with ScriptedOrchestrator(module, plugins=plugins) as orch:
+        await orch.expect("announce")
+        ctx = await orch.context()
+        for line in [
+            "",
+            "not json",
+            "[1,2,3]",
+            '{"op":"frobnicate"}',
+            '{"op":7}',
+            '{"no_op":true}',
+            '{"op":"secret","name":"X"}',
+            '{"op":"http_request","request_id":"r","method":"GET","uri":"/","headers":{},"body":"abc"}',
+        ]:
+            await orch.send(line)
+        await orch.send({"op": "rotated", "keys": ["A"], "rotation_id": "rot-1"})
+        assert await orch.receive_line() == (
+            b'{"op":"rotation_ack","rotation_id":"rot-1","status":"success"}'
+        )
+        assert ctx.channel.errors == 8
+    assert all(json.loads(line)["op"] for line in orch.lines)
+
+
+async def test_shutdown_stops_the_module(plugins):
+    module = no_app_module()
+    async with ScriptedOrchestrator(module, plugins=plugins) as orch:
+        await orch.expect("announce")
+        await orch.send({"op": "shutdown"})
+        assert await orch.wait_exit(timeout=2.5) == 0
+        ctx = await orch.context()
+        assert ctx.stop.reason == "shutdown"
+
+
+async def test_eof_stops_the_module(plugins):
+    module = no_app_module()
+    async with ScriptedOrchestrator(module, plugins=plugins) as orch:
+        await orch.expect("announce")
+        await orch.close_stdin()
+        assert await orch.wait_exit(timeout=2.5) == 0
+        assert (await orch.context()).stop.reason == "eof"
+
+
+async def test_lifecycle_hooks_fire_in_order(plugins):
+    from pywatt.core import hookimpl
+
+    events = []
+
+    class Recorder:
+        @hookimpl
+        def pywatt_module_configured(self, config):
+            events.append(("configured", config.module_id))
+
+        @hookimpl
+        def pywatt_module_started(self, state):
+            events.append(("started", state.module_id))
+
+        @hookimpl
+        def pywatt_module_stopping(self, state, reason):
+            events.append(("stopping", reason))
+
+    plugins = build_plugins(entry_points=[], extra=[("rec", Recorder())], env={})
+    async with ScriptedOrchestrator(no_app_module(), plugins=plugins) as orch:
+        await orch.expect("announce")
+        await orch.send({"op": "shutdown"})
+        await orch.wait_exit()
+    assert events == [
+        ("configured", "test-module"),
+        ("started", "test-module"),
+        ("stopping", "shutdown"),
+    ]
+
+
+# -- secrets ------------------------------------------------------------------------------
+
+
+async def _ready(orch):
+    await orch.expect("announce")
+    ctx = await orch.context()
+    return ctx, ctx.state.extensions["secrets"]
+
+
+async def test_secret_cache_modes(plugins):
+    async with ScriptedOrchestrator(no_app_module(secrets=["K"]), plugins=plugins) as orch:
+        await orch.answer_secrets({"K": "v1"})
+        _ctx, secrets = await _ready(orch)
+        # Cache hit: no I/O.
+        assert (await secrets.get("K")).expose() == "v1"
+        with pytest.raises(SecretNotFoundError, match="OTHER"):
+            await secrets.get("OTHER", mode=CacheMode.CACHE_ONLY)
+        async with anyio.create_task_group() as tg:
+            result = {}
+
+            async def fetch():
+                result["s"] = await secrets.get("K", mode=CacheMode.FORCE_REMOTE)
+
+            tg.start_soon(fetch)
+            assert await orch.receive_line() == b'{"op":"get_secret","name":"K"}'
+            await orch.send({"op": "secret", "name": "K", "value": "v2", "rotation_id": "r9"})
+        assert result["s"].expose() == "v2"
+        assert result["s"].rotation_id == "r9"
+        assert (await secrets.get("K", mode=CacheMode.CACHE_ONLY)).expose() == "v2"
+
+
+async def test_secret_timeout_really_fires(plugins):
+    async with ScriptedOrchestrator(no_app_module(), plugins=plugins) as orch:
+        _ctx, secrets = await _ready(orch)
+        with anyio.fail_after(3):
+            with pytest.raises(SecretTimeoutError, match=r"'MISSING' within 0\.3 s"):
+                await secrets.get("MISSING", timeout=0.3)
+        assert await orch.receive_line() == b'{"op":"get_secret","name":"MISSING"}'
+
+
+async def test_unanswered_bootstrap_secret_fails_within_default_timeout(plugins):
+    module = no_app_module(secrets=["NEVER"])
+    start = anyio.current_time()
+    async with ScriptedOrchestrator(module, plugins=plugins) as orch:
+        await orch.expect("get_secret")
+        assert await orch.wait_exit(timeout=8) == 1
+    assert 4.5 <= anyio.current_time() - start < 7.5
+    assert not any(b"announce" in line for line in orch.lines)
+
+
+async def test_pushed_secret_updates_cache(plugins):
+    async with ScriptedOrchestrator(no_app_module(), plugins=plugins) as orch:
+        _ctx, secrets = await _ready(orch)
+        await orch.send({"op": "secret", "name": "PUSHED", "value": "p"})
+        with anyio.fail_after(2):
+            while not secrets.cached("PUSHED"):
+                await anyio.sleep(0.01)
+        assert (await secrets.get("PUSHED", mode=CacheMode.CACHE_ONLY)).expose() == "p"
+
+
+async def test_typed_secrets_convert_and_hide(plugins):
+    from pydantic import BaseModel
+
+    class Creds(BaseModel):
+        user: str
+        port: int
+
+    async with ScriptedOrchestrator(no_app_module(), plugins=plugins) as orch:
+        _ctx, secrets = await _ready(orch)
+        for name, value in {
+            "N": " 42 ",
+            "B": "TRUE",
+            "F": "1.5",
+            "C": '{"user":"ada","port":5432}',
+            "BAD": "forty-two-secret",
+        }.items():
+            await orch.send({"op": "secret", "name": name, "value": value})
+        with anyio.fail_after(2):
+            while not secrets.cached("BAD"):
+                await anyio.sleep(0.01)
+        assert (await secrets.get("N", int)).expose() == 42
+        assert (await secrets.get("B", bool)).expose() is True
+        assert (await secrets.get("F", float)).expose() == 1.5
+        creds = await secrets.get("C", Creds)
+        assert creds.expose() == Creds(user="ada", port=5432)
+        assert "ada" not in repr(creds)
+        assert "ada" not in str(creds)
+        assert "ada" not in f"{creds}"
+        with pytest.raises(SecretTypeError) as info:
+            await secrets.get("BAD", int)
+        assert "forty-two-secret" not in str(info.value)
+
+
+def test_secret_repr_never_shows_value():
+    s = Secret("API", "hunter2")
+    assert "hunter2" not in repr(s)
+    assert "hunter2" not in str(s)
+    assert "hunter2" not in f"{s!s} {s!r} {s}"
+    assert s.expose() == "hunter2"
+    assert s == Secret("API", "hunter2")
+    assert s != Secret("API", "other")
+
+
+async def test_rotation_invalidates_notifies_and_acks(plugins):
+    async with ScriptedOrchestrator(no_app_module(secrets=["K"]), plugins=plugins) as orch:
+        await orch.answer_secrets({"K": "old"})
+        _ctx, secrets = await _ready(orch)
+        seen = []
+
+        async def async_sub(keys):
+            seen.append(("async", keys))
+
+        secrets.subscribe(lambda keys: seen.append(("sync", keys)))
+        secrets.subscribe(async_sub)
+        await orch.send({"op": "rotated", "keys": ["K"], "rotation_id": "rot-42"})
+        assert await orch.receive_line() == (
+            b'{"op":"rotation_ack","rotation_id":"rot-42","status":"success"}'
+        )
+        assert seen == [("sync", ["K"]), ("async", ["K"])]
+        assert not secrets.cached("K")
+
+
+async def test_failing_rotation_subscriber_acks_error(plugins):
+    async with ScriptedOrchestrator(no_app_module(), plugins=plugins) as orch:
+        _ctx, secrets = await _ready(orch)
+
+        def boom(keys):
+            raise RuntimeError("db reconnect failed")
+
+        secrets.subscribe(boom)
+        await orch.send({"op": "rotated", "keys": ["K"], "rotation_id": "r"})
+        ack = await orch.expect("rotation_ack")
+        assert ack == {
+            "op": "rotation_ack",
+            "rotation_id": "r",
+            "status": "error",
+            "message": "RuntimeError: db reconnect failed",
+        }
+
+
+# -- ports and services -------------------------------------------------------------------
+
+
+async def test_port_negotiation_matches_request_id(plugins):
+    async with ScriptedOrchestrator(no_app_module(), plugins=plugins) as orch:
+        ctx, _ = await _ready(orch)
+        ports = ctx.state.extensions["ports"]
+        result = {}
+        async with anyio.create_task_group() as tg:
+
+            async def ask():
+                result["port"] = await ports.request_port(4102)
+
+            tg.start_soon(ask)
+            req = await orch.expect("port_request")
+            assert req["specific_port"] == 4102
+            await orch.send(
+                {
+                    "op": "port_response",
+                    "request_id": req["request_id"],
+                    "success": True,
+                    "port": 4102,
+                    "error_message": None,
+                }
+            )
+        assert result["port"] == 4102
+        assert await ports.request_port() == 4102  # remembered, no I/O
+
+
+async def test_port_refusal_is_a_typed_error(plugins):
+    async with ScriptedOrchestrator(no_app_module(), plugins=plugins) as orch:
+        ctx, _ = await _ready(orch)
+        ports = ctx.state.extensions["ports"]
+        async with anyio.create_task_group() as tg:
+
+            async def ask():
+                with pytest.raises(PortNegotiationError, match="port in use"):
+                    await ports.request_port(80)
+
+            tg.start_soon(ask)
+            req = await orch.expect("port_request")
+            await orch.send(
+                {
+                    "op": "port_response",
+                    "request_id": "auto-assigned",
+                    "success": False,
+                    "port": 0,
+                    "error_message": "port in use",
+                }
+            )
+            assert req["request_id"] != "auto-assigned"
+
+
+async def test_service_connect_and_operation(plugins):
+    async with ScriptedOrchestrator(no_app_module(), plugins=plugins) as orch:
+        ctx, _ = await _ready(orch)
+        services = ctx.state.extensions["services"]
+        out = {}
+        async with anyio.create_task_group() as tg:
+
+            async def use():
+                conn = await services.connect("Database", {"db_type": "sqlite"})
+                out["conn"] = conn
+                out["rows"] = await services.operation(
+                    conn, "Database", "query", {"params": [], "query": "SELECT 1"}
+                )
+
+            tg.start_soon(use)
+            req = await orch.expect("service_request")
+            assert req["id"].startswith("db_request_")
+            await orch.send(
+                {
+                    "op": "service_response",
+                    "id": req["id"],
+                    "service_type": "Database",
+                    "success": True,
+                    "error": None,
+                    "connection_id": "conn-1",
+                }
+            )
+            op = await orch.expect("service_operation")
+            assert op == {
+                "op": "service_operation",
+                "connection_id": "conn-1",
+                "service_type": "Database",
+                "operation": "query",
+                "params": {"params": [], "query": "SELECT 1"},
+            }
+            # A result echoing another connection is not ours.
+            await orch.send(
+                {
+                    "op": "service_operation_result",
+                    "success": True,
+                    "result": "wrong",
+                    "error": None,
+                    "params": {"connection_id": "conn-other"},
+                }
+            )
+            await orch.send(
+                {
+                    "op": "service_operation_result",
+                    "success": True,
+                    "result": [{"data": {"x": 1}}],
+                    "error": None,
+                    "params": {k: v for k, v in op.items() if k != "op"},
+                }
+            )
+        assert out == {"conn": "conn-1", "rows": [{"data": {"x": 1}}]}
+
+
+async def test_service_result_without_echo_goes_to_the_single_pending_op(plugins):
+    async with ScriptedOrchestrator(no_app_module(), plugins=plugins) as orch:
+        ctx, _ = await _ready(orch)
+        services = ctx.state.extensions["services"]
+        out = {}
+        async with anyio.create_task_group() as tg:
+
+            async def use():
+                out["r"] = await services.operation("c", "Cache", "get", {"key": "k"})
+
+            tg.start_soon(use)
+            await orch.expect("service_operation")
+            await orch.send(
+                {"op": "service_operation_result", "success": True, "result": "dg==", "error": None}
+            )
+        assert out["r"] == "dg=="
+
+
+async def test_service_failure_and_timeout(plugins):
+    async with ScriptedOrchestrator(no_app_module(), plugins=plugins) as orch:
+        ctx, _ = await _ready(orch)
+        services = ctx.state.extensions["services"]
+        services._timeout = 0.3
+        with pytest.raises(ServiceError, match=r"within 0\.3 s"):
+            await services.operation("c", "Cache", "ping", {})
+        async with anyio.create_task_group() as tg:
+
+            async def use():
+                with pytest.raises(ServiceError, match="no such db"):
+                    await services.connect("Database")
+
+            tg.start_soon(use)
+            await orch.expect("service_operation")
+            req = await orch.expect("service_request")
+            await orch.send(
+                {
+                    "op": "service_response",
+                    "id": req["id"],
+                    "service_type": "Database",
+                    "success": False,
+                    "error": "no such db",
+                    "connection_id": None,
+                }
+            )
+
+
+async def test_http_request_without_app_gets_404(plugins):
+    async with ScriptedOrchestrator(no_app_module(), plugins=plugins) as orch:
+        await orch.expect("announce")
+        await orch.send(
+            '{"op":"http_request","request_id":"req-1","method":"GET","uri":"/x","headers":{},"body":null}'
+        )
+        reply = await orch.receive()
+        assert reply["content"]["request_id"] == "req-1"
+        assert reply["content"]["status_code"] == 404
+        assert reply["metadata"]["properties"] == {"correlation_id": "req-1"}
+
+
+async def test_missing_server_adapter_is_a_clear_error(plugins, caplog):
+    module = PyWattModule(lambda state: object())
+    async with ScriptedOrchestrator(module, plugins=plugins) as orch:
+        assert await orch.wait_exit() == 1
+    assert "no server adapter for builtins.object; installed: none" in caplog.text
+    assert orch.lines == []
+
+
+async def test_required_tcp_channel_without_plugin_fails(plugins, caplog):
+    init = dict(
+        DEFAULT_INIT, tcp_channel={"address": "127.0.0.1:9", "tls_enabled": False, "required": True}
+    )
+    async with ScriptedOrchestrator(no_app_module(), init=init, plugins=plugins) as orch:
+        assert await orch.wait_exit() == 1
+    assert "no 'tcp' channel plugin is installed" in caplog.text
