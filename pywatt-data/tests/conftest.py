@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+# ============================ database fixtures (begin) ============================
+import importlib.metadata as md
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from pywatt.core.plugins import Plugins, build_plugins
+from pywatt.core.testing import require_server
+from pywatt.data import Database, open_database
+
+PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+MYSQL_URL = "mysql://root@127.0.0.1:3306/test"
+
+
+@dataclass(frozen=True)
+class DbFlavor:
+    """One backend under test and the column types its DDL needs."""
+
+    name: str
+    url: str
+    text: str
+    blob: str
+    table_options: str = ""
+
+    def ddl(self, table: str, columns: str) -> str:
+        cols = columns.format(text=self.text, blob=self.blob)
+        return f"CREATE TABLE {table} ({cols}){self.table_options}"
+
+
+@pytest.fixture(scope="session")
+def db_plugins() -> Plugins:
+    """Only pywatt-core and pywatt-data's own plugins, whatever else the venv holds."""
+    eps = [ep for ep in md.entry_points(group="pywatt") if ep.name in {"core", "data"}]
+    return build_plugins(entry_points=eps, env={})
+
+
+def _flavor(name: str, tmp_path: Path) -> DbFlavor:
+    if name == "postgres":
+        require_server("PostgreSQL", "127.0.0.1", 5432)
+        return DbFlavor("postgres", PG_URL, "TEXT", "BYTEA")
+    if name == "mysql":
+        require_server("MariaDB", "127.0.0.1", 3306)
+        return DbFlavor(
+            "mysql", MYSQL_URL, "VARCHAR(255)", "LONGBLOB", " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
+        )
+    return DbFlavor("sqlite", f"sqlite:///{tmp_path / 'suite.db'}", "TEXT", "BLOB")
+
+
+@pytest.fixture(params=["sqlite", "postgres", "mysql"])
+def db_flavor(request: pytest.FixtureRequest, tmp_path: Path) -> DbFlavor:
+    return _flavor(request.param, tmp_path)
+
+
+@pytest.fixture
+def pg_flavor(tmp_path: Path) -> DbFlavor:
+    return _flavor("postgres", tmp_path)
+
+
+@pytest.fixture
+def mysql_flavor(tmp_path: Path) -> DbFlavor:
+    return _flavor("mysql", tmp_path)
+
+
+@pytest.fixture
+async def db(db_flavor: DbFlavor, db_plugins: Plugins) -> AsyncIterator[Database]:
+    async with open_database(db_flavor.url, plugins=db_plugins) as database:
+        yield database
+
+
+@pytest.fixture
+async def make_table(
+    db: Database, db_flavor: DbFlavor
+) -> AsyncIterator[Callable[[str], Awaitable[str]]]:
+    """Create uniquely named tables (``{text}``/``{blob}`` stand for the backend's types)."""
+    made: list[str] = []
+
+    async def create(columns: str) -> str:
+        table = f"pw_{uuid.uuid4().hex[:12]}"
+        await db.execute(db_flavor.ddl(table, columns))
+        made.append(table)
+        return table
+
+    yield create
+    for table in made:
+        await db.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+# ============================= database fixtures (end) =============================
