@@ -586,7 +586,7 @@ def stdio_http_response(
     request_id: str,
     status_code: int,
     headers: dict[str, str],
-    body: bytes,
+    body: bytes | None,
     *,
     source: str,
     message_id: str | None = None,
@@ -596,7 +596,7 @@ def stdio_http_response(
         raise MessageEncodeError(f"status_code {status_code} is not a u16")
     line = {
         "content": {
-            "body": list(body),
+            "body": None if body is None else list(body),
             "headers": dict(sorted(headers.items())),
             "request_id": request_id,
             "status_code": status_code,

@@ -22,6 +22,7 @@ __all__ = [
     "DatabaseRow",
     "DatabaseType",
     "Duration",
+    "HealthStatus",
     "PoolConfig",
     "decode_database_config",
 ]
@@ -29,6 +30,7 @@ __all__ = [
 DatabaseType = Literal["postgres", "mysql", "sqlite"]
 CacheType = Literal["InMemory", "Redis", "Memcached", "File"]
 CachePolicy = Literal["LRU", "FIFO", "MRU", "LFU", "None"]
+HealthStatus = Literal["Healthy", "Degraded", "Unhealthy"]
 
 
 class _Payload(BaseModel):
