@@ -20,7 +20,9 @@ if TYPE_CHECKING:
         PyWattError,
         UnknownComponentError,
     )
+    from pywatt.core.module import ModuleContext, PyWattModule, ServeOptions, pywatt_module
     from pywatt.core.plugins import PluginInfo, Plugins, Registry, get_plugins, reset_plugins
+    from pywatt.core.secrets import CacheMode, Secret, SecretClient
     from pywatt.core.state import AppState
 
 __version__ = "0.1.0"
@@ -40,24 +42,38 @@ _LAZY: dict[str, str] = {
     "Registry": "pywatt.core.plugins",
     "get_plugins": "pywatt.core.plugins",
     "reset_plugins": "pywatt.core.plugins",
+    "PyWattModule": "pywatt.core.module",
+    "ServeOptions": "pywatt.core.module",
+    "pywatt_module": "pywatt.core.module",
+    "ModuleContext": "pywatt.core.module",
+    "Secret": "pywatt.core.secrets",
+    "SecretClient": "pywatt.core.secrets",
+    "CacheMode": "pywatt.core.secrets",
 }
 
 __all__ = [
     "AppConfig",
     "AppState",
+    "CacheMode",
     "DuplicateComponentError",
     "Encoder",
     "JsonEncoder",
+    "ModuleContext",
     "PluginError",
     "PluginInfo",
     "PluginLoadError",
     "Plugins",
     "PyWattError",
+    "PyWattModule",
     "Registry",
+    "Secret",
+    "SecretClient",
+    "ServeOptions",
     "UnknownComponentError",
     "__version__",
     "get_plugins",
     "hookimpl",
+    "pywatt_module",
     "reset_plugins",
 ]
 
