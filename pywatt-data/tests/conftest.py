@@ -11,7 +11,7 @@ import pytest
 
 from pywatt.core.plugins import Plugins, build_plugins
 from pywatt.core.testing import require_server
-from pywatt.data import Database, open_database
+from pywatt.data import Cache, Database, open_cache, open_database
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 MYSQL_URL = "mysql://root@127.0.0.1:3306/test"
@@ -90,4 +90,85 @@ async def make_table(
         await db.execute(f"DROP TABLE IF EXISTS {table}")
 
 
+@pytest.fixture
+async def make_table_pg(
+    pg_flavor: DbFlavor, db_plugins: Plugins
+) -> AsyncIterator[Callable[..., Awaitable[str]]]:
+    """``make_table`` for tests that open their own PostgreSQL databases."""
+    made: list[tuple[Database, str]] = []
+
+    async def create(db: Database, columns: str) -> str:
+        table = f"pw_{uuid.uuid4().hex[:12]}"
+        await db.execute(pg_flavor.ddl(table, columns))
+        made.append((db, table))
+        return table
+
+    yield create
+    async with open_database(pg_flavor.url, plugins=db_plugins) as cleaner:
+        for _, table in made:
+            await cleaner.execute(f"DROP TABLE IF EXISTS {table}")
+
+
 # ============================= database fixtures (end) =============================
+
+
+# ============================== cache fixtures (begin) ==============================
+CACHE_BACKENDS = ["memory", "file", "redis", "memcached"]
+
+
+@pytest.fixture(scope="session")
+def cache_plugins() -> Plugins:
+    """pywatt-core's and pywatt-data's plugins only, whatever else the venv holds."""
+    eps = [ep for ep in md.entry_points(group="pywatt") if ep.name in {"core", "data"}]
+    return build_plugins(entry_points=eps, env={})
+
+
+def _cache_url(backend: str, tmp_path: Path) -> str:
+    if backend == "redis":
+        require_server("Redis", "127.0.0.1", 6379)
+        return "redis://127.0.0.1:6379/0"
+    if backend == "memcached":
+        require_server("memcached", "127.0.0.1", 11211)
+        return "memcached://127.0.0.1:11211"
+    if backend == "file":
+        return f"file://{tmp_path / 'cache'}"
+    return "memory://"
+
+
+@pytest.fixture(params=CACHE_BACKENDS)
+def cache_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def cache_namespace() -> str:
+    """Unique per test, so runs against a shared server never collide."""
+    return f"pwtest-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+async def open_test_cache(
+    cache_backend: str, cache_plugins: Plugins, tmp_path: Path
+) -> AsyncIterator[Callable[..., Cache]]:
+    """Open more caches on the backend under test (same server, directory or store kind)."""
+    url = _cache_url(cache_backend, tmp_path)
+    opened: list[Cache] = []
+
+    def make(namespace: str | None) -> Cache:
+        cache = open_cache(url, namespace=namespace, plugins=cache_plugins)
+        opened.append(cache)
+        return cache
+
+    yield make
+    for cache in opened:
+        if cache.namespace is not None:
+            await cache.flush()
+        await cache.close()
+
+
+@pytest.fixture
+async def cache(open_test_cache: Callable[..., Cache], cache_namespace: str) -> Cache:
+    return open_test_cache(cache_namespace)
+
+
+# =============================== cache fixtures (end) ===============================
