@@ -153,7 +153,7 @@ def decode_envelope(data: bytes | str) -> Message:
         return _MESSAGE.validate_json(data, strict=True)
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
-        if first["type"] in ("json_invalid", "model_type", "dict_type"):
+        if first["type"] == "json_invalid" or not first["loc"]:
             raise MessageDecodeError(f"not a JSON object envelope: {first['msg']}") from exc
         where = ".".join(str(p) for p in first["loc"]) or "<root>"
         raise MessageValidationError(f"envelope field {where!r}: {first['msg']}") from exc

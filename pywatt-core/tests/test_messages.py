@@ -1,0 +1,218 @@
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pywatt.core import messages as m
+from pywatt.core._wire import format_float
+from pywatt.core.errors import MessageDecodeError, MessageValidationError, UnknownOpError
+
+text = st.text(max_size=20)
+headers = st.dictionaries(text, text, max_size=4)
+body = st.none() | st.binary(max_size=64)
+u16 = st.integers(0, 65535)
+json_leaf = st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | text
+json_leaf |= st.floats(allow_nan=False, allow_infinity=False)
+json_value = st.recursive(
+    json_leaf,
+    lambda kids: st.lists(kids, max_size=3) | st.dictionaries(text, kids, max_size=3),
+    max_leaves=10,
+)
+service_type = st.sampled_from(["Database", "Cache", "Jwt"]) | st.builds(
+    m.CustomServiceType, name=text
+)
+
+m2o_messages = st.one_of(
+    st.builds(m.HttpResponse, request_id=text, status_code=u16, headers=headers, body=body),
+    st.builds(m.PortRequest, request_id=text, specific_port=st.none() | u16),
+    st.builds(m.RotationAck, rotation_id=text, status=text, message=st.none() | text),
+    st.builds(
+        m.ServiceOperation,
+        connection_id=text,
+        service_type=service_type,
+        operation=text,
+        params=json_value,
+    ),
+    st.builds(m.ServiceRequest, id=text, service_type=service_type, config=json_value),
+    st.builds(
+        m.Announce,
+        listen=text,
+        endpoints=st.lists(
+            st.builds(m.EndpointInfo, path=text, methods=st.lists(text), auth=st.none() | text)
+        ),
+    ),
+)
+o2m_messages = st.one_of(
+    st.builds(m.HttpRequest, request_id=text, method=text, uri=text, headers=headers, body=body),
+    st.builds(m.Secret, name=text, value=text, rotation_id=st.none() | text),
+    st.builds(m.PortResponse, request_id=text, success=st.booleans(), port=u16),
+    st.builds(m.ServiceOperationResult, success=st.booleans(), result=json_value),
+)
+
+
+@given(m2o_messages)
+def test_m2o_round_trip_is_stable(msg):
+    wire = m.encode(msg)
+    again = m.decode_m2o(wire)
+    assert m.encode(again) == wire
+    assert json.loads(wire)["op"] == msg.op
+
+
+@given(o2m_messages)
+def test_o2m_round_trip_is_stable(msg):
+    wire = m.encode(msg)
+    assert m.encode(m.decode_o2m(wire)) == wire
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False))
+def test_float_spelling_round_trips_and_has_no_plus(value):
+    spelled = format_float(value)
+    assert float(spelled) == value
+    assert "+" not in spelled
+    assert "e" in spelled or "." in spelled
+
+
+@pytest.mark.parametrize(
+    ("value", "spelled"),
+    [(1e16, "1e16"), (1e15, "1000000000000000.0"), (1e-5, "0.00001"), (1.5e-5, "0.000015"),
+     (1.25e-6, "1.25e-6"), (5e-324, "5e-324"), (-2.5e-10, "-2.5e-10")],
+)  # fmt: skip
+def test_float_spelling_matches_ryu_thresholds(value, spelled):
+    assert format_float(value) == spelled
+
+
+def test_value_fields_sort_keys_and_reject_non_json():
+    op = m.ServiceOperation(
+        connection_id="c",
+        service_type="Cache",
+        operation="set",
+        params={"b": 1, "a": {"z": 0, "y": 1}},
+    )
+    assert m.encode(op).endswith(b'"params":{"a":{"y":1,"z":0},"b":1}}')
+    with pytest.raises(ValueError, match="NaN"):
+        m.ServiceOperation(
+            connection_id="c", service_type="Cache", operation="x", params=float("nan")
+        )
+
+
+def test_operation_result_keeps_params_echo_without_sending_it():
+    line = (
+        '{"op":"service_operation_result","success":true,"result":1,"error":null,'
+        '"params":{"connection_id":"conn-1","operation":"execute"}}'
+    )
+    msg = m.decode_o2m(line)
+    assert isinstance(msg, m.ServiceOperationResult)
+    assert msg.params == {"connection_id": "conn-1", "operation": "execute"}
+    assert b"params" not in m.encode(msg)
+    odd = m.decode_o2m('{"op":"service_operation_result","success":false,"params":"x"}')
+    assert isinstance(odd, m.ServiceOperationResult)
+    assert odd.params is None
+
+
+@pytest.mark.parametrize(
+    ("line", "error"),
+    [
+        (b"\xff\xfe", MessageDecodeError),
+        (b'{"op":"heartbeat"', MessageDecodeError),
+        (b"[]", MessageDecodeError),
+        (b'"heartbeat"', MessageDecodeError),
+        (b'{"op":7}', UnknownOpError),
+        (b'{"op":"Heartbeat"}', UnknownOpError),
+        (b"{}", UnknownOpError),
+        (b'{"op":"port_response","request_id":"r","success":true,"port":65536}',
+         MessageValidationError),
+        (b'{"op":"http_request","request_id":"r","method":"GET","uri":"/","headers":{},"body":[256]}',
+         MessageValidationError),
+        (b'{"op":"http_request","request_id":"r","method":"GET","uri":"/","headers":{"a":1}}',
+         MessageValidationError),
+        (b'{"op":"secret","op":"secret","name":"a","value":"b"}', MessageValidationError),
+    ],
+)  # fmt: skip
+def test_bad_lines_get_typed_errors(line, error):
+    with pytest.raises(error):
+        m.decode_o2m(line)
+
+
+def test_unknown_op_lists_known_ops():
+    with pytest.raises(UnknownOpError) as info:
+        m.decode_o2m('{"op":"frobnicate"}')
+    assert info.value.op == "frobnicate"
+    assert "heartbeat" in str(info.value)
+
+
+def test_validation_error_message_names_the_field():
+    with pytest.raises(MessageValidationError, match="specific_port"):
+        m.decode_m2o('{"op":"port_request","request_id":"r","specific_port":"80"}')
+
+
+@pytest.mark.parametrize(
+    ("text", "tcp", "host", "port"),
+    [
+        ("127.0.0.1:0080", True, "127.0.0.1", 80),
+        ("[0:0:0:0:0:0:0:1]:9", True, "::1", 9),
+        ("[::ffff:10.0.0.1]:9", True, "::ffff:10.0.0.1", 9),
+        ("[fe80::1%3]:80", True, "fe80::1", 80),
+        ("01.2.3.4:80", False, None, None),
+        ("1.2.3.4:-1", False, None, None),
+        ("[::1]", False, None, None),
+        ("1.2.3.4:\uff180", False, None, None),
+    ],
+)
+def test_listen_address_parsing(text, tcp, host, port):
+    addr = m.parse_listen_address(text)
+    assert addr.is_tcp is tcp
+    assert (addr.host, addr.port) == (host, port)
+    if not tcp:
+        assert addr.path == text
+        assert str(addr) == text
+
+
+def test_listen_address_renders_normalised_ipv6_with_scope():
+    assert str(m.parse_listen_address("[0:0:0:0:0:0:0:1]:9")) == "[::1]:9"
+    assert str(m.parse_listen_address("[fe80::1%3]:80")) == "[fe80::1%3]:80"
+
+
+def test_tcp_channel_address_must_be_literal_ip():
+    with pytest.raises(MessageValidationError, match="address"):
+        m.decode_init(
+            '{"orchestrator_api":"x","module_id":"m","env":{},"listen":"/s",'
+            '"tcp_channel":{"address":"example.org:1","tls_enabled":false,"required":true}}'
+        )
+
+
+def test_custom_service_type_wire_form():
+    msg = m.ServiceResponse(id="i", service_type=m.CustomServiceType(name="q"), success=True)
+    assert b'"service_type":{"Custom":"q"}' in m.encode(msg)
+    with pytest.raises(MessageValidationError):
+        m.decode_o2m(
+            '{"op":"service_response","id":"i","service_type":{"Custom":"q","x":1},"success":true}'
+        )
+
+
+def test_route_to_module_accepts_uuid_text_and_writes_lowercase():
+    msg = m.RouteToModule(
+        target_module_id="b",
+        target_endpoint="e",
+        request_id="123E4567-E89B-12D3-A456-426614174000",
+        payload={"data": b"{}", "format": "Json"},
+    )
+    assert msg.request_id == uuid.UUID("123e4567-e89b-12d3-a456-426614174000")
+    assert b'"request_id":"123e4567-e89b-12d3-a456-426614174000"' in m.encode(msg)
+
+
+def test_decode_module_line_takes_both_stdout_shapes():
+    wrapper = m.stdio_http_response(
+        "r1", 201, {"b": "2", "a": "1"}, b"ok", source="mod", message_id="x"
+    )
+    assert wrapper.startswith(b'{"content":{"body":[111,107],"headers":{"a":"1","b":"2"}')
+    parsed = m.decode_module_line(wrapper)
+    assert isinstance(parsed, m.StdioHttpResponse)
+    assert (parsed.request_id, parsed.status_code, parsed.body) == ("r1", 201, b"ok")
+    assert parsed.metadata["properties"] == {"correlation_id": "r1"}
+    assert isinstance(m.decode_module_line(b'{"op":"heartbeat_ack"}'), m.HeartbeatAck)
+    with pytest.raises(UnknownOpError):
+        m.decode_module_line(b'{"x":1}')
