@@ -105,6 +105,7 @@ class RedisCacheConfig(CacheConfig):
     scheme = "redis"
     url: str = "redis://127.0.0.1:6379/0"
     max_connections: int = 10
+    pool_timeout: float = 10.0
     socket_timeout: float = 5.0
     connect_timeout: float = 5.0
     retries: int = 3
@@ -114,6 +115,7 @@ class RedisCacheConfig(CacheConfig):
         _positive(
             "RedisCacheConfig",
             max_connections=self.max_connections,
+            pool_timeout=self.pool_timeout,
             socket_timeout=self.socket_timeout,
             connect_timeout=self.connect_timeout,
         )

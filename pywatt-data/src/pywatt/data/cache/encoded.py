@@ -4,19 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pywatt.core.encoders import Encoder
 from pywatt.data.cache.base import Cache, CacheStats
 
+if TYPE_CHECKING:
+    from pywatt.core.plugins import Plugins
+
 __all__ = ["EncodedCache"]
 
 
-def default_encoder() -> Encoder:
+def default_encoder(plugins: Plugins | None = None) -> Encoder:
     """msgpack when a plugin provides it (smaller, keeps bytes), else json."""
-    from pywatt.core.plugins import get_plugins
+    if plugins is None:
+        from pywatt.core.plugins import get_plugins
 
-    encoders = get_plugins().encoders
+        plugins = get_plugins()
+    encoders = plugins.encoders
     encoder: Encoder = encoders.get("msgpack" if "msgpack" in encoders else "json")
     return encoder
 
@@ -28,9 +33,11 @@ class EncodedCache:
     ``increment(key, 0)`` rather than ``get``.
     """
 
-    def __init__(self, cache: Cache, encoder: Encoder | None = None) -> None:
+    def __init__(
+        self, cache: Cache, encoder: Encoder | None = None, *, plugins: Plugins | None = None
+    ) -> None:
         self.cache = cache
-        self.encoder = default_encoder() if encoder is None else encoder
+        self.encoder = default_encoder(plugins) if encoder is None else encoder
 
     async def __aenter__(self) -> EncodedCache:
         return self

@@ -49,9 +49,11 @@ class RedisCache(Cache):
         self.config = config
         retry = Retry(ExponentialWithJitterBackoff(base=0.01, cap=0.5), config.retries)
         #: The underlying ``redis.asyncio.Redis``, for commands this API does not cover.
-        self.client: aioredis.Redis = aioredis.Redis.from_url(
+        # A blocking pool makes a burst of tasks wait for a free connection instead of failing.
+        pool = aioredis.BlockingConnectionPool.from_url(
             config.url,
             max_connections=config.max_connections,
+            timeout=config.pool_timeout,
             socket_timeout=config.socket_timeout,
             socket_connect_timeout=config.connect_timeout,
             retry=retry,
@@ -59,6 +61,8 @@ class RedisCache(Cache):
             client_name=config.client_name,
             decode_responses=False,
         )
+        #: The underlying ``redis.asyncio.Redis``, for commands this API does not cover.
+        self.client: aioredis.Redis = aioredis.Redis(connection_pool=pool)
         self._unlock_script = self.client.register_script(_UNLOCK)
 
     async def _get(self, key: str) -> bytes | None:
@@ -170,4 +174,4 @@ class RedisCache(Cache):
             return False
 
     async def close(self) -> None:
-        await self.client.aclose()
+        await self.client.aclose(close_connection_pool=True)
