@@ -10,12 +10,15 @@ from __future__ import annotations
 import asyncio
 import inspect
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pywatt.core.errors import ServerError
 from pywatt.core.serving import AppRunner, ServerAdapter
 from pywatt.server.asgi import AsgiRunner
 from pywatt.server.discovery import flask_endpoints, starlette_endpoints
+
+if TYPE_CHECKING:
+    from pywatt.core.plugins import Plugins
 
 __all__ = ["FlaskAdapter", "FlaskRunner", "StarletteAdapter", "select_adapter"]
 
@@ -118,11 +121,18 @@ class FlaskAdapter:
         return FlaskRunner(app, asgi_app, is_flask=is_flask)
 
 
-def select_adapter(app: object, name: str | None = None) -> ServerAdapter:
-    """The adapter named ``name``, or the first installed one (by name) that supports ``app``."""
-    from pywatt.core.plugins import get_plugins
+def select_adapter(
+    app: object, name: str | None = None, *, plugins: Plugins | None = None
+) -> ServerAdapter:
+    """The adapter named ``name``, or the first installed one (by name) that supports ``app``.
 
-    registry = get_plugins().server_adapters
+    :param plugins: the plugins to choose from; the process-wide ones by default.
+    """
+    if plugins is None:
+        from pywatt.core.plugins import get_plugins
+
+        plugins = get_plugins()
+    registry = plugins.server_adapters
     if name is not None:
         adapter: ServerAdapter = registry.get(name)
         return adapter
