@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from typing import Protocol
 
 import anyio
@@ -33,8 +34,9 @@ class FdSource:
     the process alive after the module decides to exit.
     """
 
-    def __init__(self, fd: int) -> None:
+    def __init__(self, fd: int, *, on_eof: Callable[[], object] | None = None) -> None:
         self._fd = fd
+        self._on_eof = on_eof
         self._started = False
         self._send: ObjectSendStream[bytes]
         self._recv: ObjectReceiveStream[bytes]
@@ -54,6 +56,9 @@ class FdSource:
                 chunk = os.read(self._fd, _CHUNK)
             except OSError:
                 chunk = b""
+            if not chunk and self._on_eof is not None:
+                # Runs on this thread, so it fires even when the event loop is stuck.
+                self._on_eof()
             try:
                 anyio.from_thread.run(self._send.send, chunk, token=token)
             except Exception:

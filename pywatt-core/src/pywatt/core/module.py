@@ -123,8 +123,10 @@ class PyWattModule(Generic[T]):
 
         protocol_out = claim_stdout()
         set_parent_death_signal()
+        # The orchestrator is gone at EOF: exit within eof_grace however the app behaves.
+        source = FdSource(0, on_eof=lambda: arm_exit_deadline(self.options.eof_grace))
         return await self.serve(
-            FdSource(0), FdSink(protocol_out.fileno()), handle_signals=True, hard_exit=True
+            source, FdSink(protocol_out.fileno()), handle_signals=True, hard_exit=True
         )
 
     async def serve(
@@ -154,7 +156,12 @@ class PyWattModule(Generic[T]):
         if plugins is None:
             from pywatt.core.plugins import get_plugins
 
-            plugins = get_plugins()
+            try:
+                plugins = get_plugins()
+            except PyWattError as exc:
+                logger.error("bootstrap failed: %s", exc, extra={"error": type(exc).__name__})
+                channel.close()
+                return 1
         config = AppConfig.from_init(init)
         plugins.hooks.module_configured(config)
         stop = StopController()
