@@ -188,3 +188,10 @@ class ModuleCrashed(ModuleUnavailable):
 
 class ModuleTimeoutError(OrchestratorError, TimeoutError):
     """The module did not answer a request (HTTP, rotation) within its deadline."""
+
+
+# --- module-to-module routing ---------------------------------------------------------------
+
+
+class RouteTimeoutError(ChannelError, TimeoutError):
+    """No ``routed_module_response`` arrived for a ``route_to_module`` in time."""
