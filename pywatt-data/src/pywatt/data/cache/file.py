@@ -49,7 +49,10 @@ class _FileStore:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.locks = root / ".locks"
-        self.locks.mkdir(parents=True, exist_ok=True)
+        try:
+            self.locks.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CacheBackendError(f"file cache cannot use directory {root}: {exc}") from exc
 
     def path(self, key: str) -> Path:
         return self.root / (hashlib.sha256(key.encode()).hexdigest() + _SUFFIX)

@@ -82,7 +82,8 @@ class RedisCache(Cache):
         try:
             return await self.client.execute_command(*args, **kwargs)  # type: ignore[no-untyped-call]
         except ResponseError as exc:
-            if "not an integer" in str(exc) or "overflow" in str(exc):
+            text = str(exc)
+            if text.startswith("WRONGTYPE") or "not an integer" in text or "overflow" in text:
                 raise CacheValueError(f"redis {what}: {exc}") from exc
             raise CacheBackendError(f"redis {what} failed: {exc}") from exc
         except RedisError as exc:
