@@ -7,6 +7,7 @@ connect optional channels → build the app → bind the listener → announce �
 
 from __future__ import annotations
 
+import contextvars
 import inspect
 import logging
 import os
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
     from pywatt.core.secrets import Secret
     from pywatt.core.serving import AppRunner, HttpExchangeRequest, HttpExchangeResponse
 
-__all__ = ["ModuleContext", "PyWattModule", "ServeOptions", "pywatt_module"]
+__all__ = ["ModuleContext", "PyWattModule", "ServeOptions", "current_module", "pywatt_module"]
 
 logger = logging.getLogger("pywatt.core.module")
 
@@ -81,6 +82,23 @@ class ModuleContext:
     runner: AppRunner | None = None
     in_flight: int = 0
     extras: dict[str, Any] = field(default_factory=dict)
+
+
+_current: contextvars.ContextVar[ModuleContext] = contextvars.ContextVar("pywatt_module")
+_last_started: list[ModuleContext] = []
+
+
+def current_module() -> ModuleContext:
+    """The running module's context, for code that has no state at hand (proxy backends).
+
+    Tasks started by the module see their own module; other threads see the last one started.
+    """
+    try:
+        return _current.get()
+    except LookupError:
+        if _last_started:
+            return _last_started[-1]
+        raise ConfigError("no pywatt module is running in this process") from None
 
 
 class PyWattModule(Generic[T]):
@@ -229,6 +247,8 @@ class PyWattModule(Generic[T]):
         state.extensions.update(secrets=secrets_client, ports=ports, services=services)
         ctx = ModuleContext(init=init, config=config, channel=channel, state=state, stop=stop)
         self.context = ctx
+        _current.set(ctx)
+        _last_started[:] = [ctx]
         await self._connect_channels(tg, ctx, plugins)
         sock: socket.socket | None = None
         if self.app_factory is not None:
