@@ -1,4 +1,4 @@
-"""pywatt-comm's plugin: the encoders it provides (channels arrive with the comm issue)."""
+"""pywatt-comm's plugin: the msgpack encoder and the ``tcp`` / ``unix`` channels."""
 
 from __future__ import annotations
 
@@ -11,3 +11,12 @@ def pywatt_register_encoders(register: Register) -> None:
     from pywatt.comm.encoders import MsgpackEncoder
 
     register("msgpack", MsgpackEncoder())
+
+
+@hookimpl
+def pywatt_register_channels(register: Register) -> None:
+    from pywatt.comm.tcp import TcpChannel
+    from pywatt.comm.unix import UnixChannel
+
+    register("tcp", TcpChannel)
+    register("unix", UnixChannel)

@@ -1,0 +1,312 @@
+"""The framed-stream channel shared by TCP and Unix sockets (§4).
+
+Module → orchestrator frames are ``Message<ModuleToOrchestrator>`` envelopes, orchestrator →
+module frames are bare messages. Unlike the Rust SDK, nothing a peer sends can end the module:
+an undecodable frame is skipped, and a broken stream (EOF, reset, bad format byte, oversized
+frame) is closed and redialled with the reconnect policy (§9 item 14).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import anyio
+from anyio.abc import ByteStream, TaskGroup
+
+from pywatt.comm._frames import decode_incoming, encode_outgoing
+from pywatt.comm.reconnect import FOREVER, Backoff
+from pywatt.comm.routing import RoutedHandler, Router
+from pywatt.core.envelope import FrameDecoder
+from pywatt.core.errors import ChannelClosedError, ChannelError, FrameError, ProtocolError
+from pywatt.core.messages import (
+    Heartbeat,
+    HeartbeatAck,
+    HttpRequest,
+    HttpResponse,
+    Init,
+    RoutedModuleMessage,
+    RoutedModuleResponse,
+    Shutdown,
+)
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from pywatt.core.channels import ChannelHost
+    from pywatt.core.envelope import EncodingFormat
+
+__all__ = ["FramedChannel"]
+
+logger = logging.getLogger("pywatt.comm.channel")
+
+_STREAM_ERRORS = (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError)
+_INTERNAL_ERROR = b'{"status":"error","data":null,"message":"internal error"}'
+
+
+class FramedChannel:
+    """One framed connection to the orchestrator; subclasses only know how to dial.
+
+    :param opener: makes one connect attempt (the caller applies the timeout).
+    :param address: the peer address, for messages.
+    :param connect_timeout: seconds one connect attempt may take.
+    :param max_frame_size: larger incoming frames break the connection (it is redialled).
+    :param initial: policy of :meth:`connect` (the first dial).
+    :param reconnect: policy for redialling a connection that broke (default: forever).
+    """
+
+    name = "framed"
+
+    def __init__(
+        self,
+        *,
+        opener: Callable[[], Awaitable[ByteStream]],
+        address: str,
+        connect_timeout: float,
+        max_frame_size: int,
+        initial: Backoff,
+        reconnect: Backoff = FOREVER,
+        read_size: int = 65536,
+    ) -> None:
+        if connect_timeout <= 0:
+            raise ValueError("connect_timeout must be positive")
+        if max_frame_size < 1:
+            raise ValueError("max_frame_size must be at least 1")
+        self.address = address
+        self.connect_timeout = connect_timeout
+        self.max_frame_size = max_frame_size
+        self.initial = initial
+        self.reconnect = reconnect
+        self.read_size = read_size
+        self.routing = Router(self.send)
+        #: Times a broken connection was redialled successfully.
+        self.reconnects = 0
+        #: Frames skipped because they did not decode as an orchestrator message.
+        self.skipped_frames = 0
+        self._open = opener
+        self._stream: ByteStream | None = None
+        self._up = anyio.Event()
+        self._write_lock = anyio.Lock()
+        self._closed = False
+        self._scope: anyio.CancelScope | None = None
+
+    # -- ModuleChannel ----------------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        return self._stream is not None
+
+    async def connect(self) -> None:
+        """Dial with the ``initial`` policy; raise ``ChannelError`` when it gives up."""
+        if self._closed:
+            raise ChannelClosedError(f"{self.name} channel is closed")
+        self._attach(await self._dial(self.initial))
+
+    async def run(self, host: ChannelHost) -> None:
+        """Serve frames until :meth:`aclose`, redialling whenever the connection breaks."""
+        if self._stream is None and not self._closed:
+            await self.connect()
+        with anyio.CancelScope() as scope:
+            self._scope = scope
+            if self._closed:
+                scope.cancel()
+            async with anyio.create_task_group() as tg:
+                await self._serve_forever(host, tg)
+                tg.cancel_scope.cancel()
+        self._scope = None
+
+    async def aclose(self) -> None:
+        self._closed = True
+        if self._scope is not None:
+            self._scope.cancel()
+        stream = self._stream
+        if stream is not None:
+            await self._detach(stream, f"{self.name} channel closed")
+        self.routing.fail_all(f"{self.name} channel closed")
+        self._up.set()  # wake senders waiting for a connection so they see the close
+
+    # -- sending ----------------------------------------------------------------------------
+
+    async def send(self, msg: BaseModel) -> None:
+        """Send one module→orchestrator message, waiting for a connection if redialling."""
+        frame = encode_outgoing(msg)
+        while True:
+            if self._closed:
+                raise ChannelClosedError(f"{self.name} channel is closed")
+            stream = self._stream
+            if stream is not None:
+                break
+            await self._up.wait()
+        await self._write(stream, frame)
+
+    async def route(
+        self, target_module_id: str, target_endpoint: str, request: Any, *, timeout: float = 30.0
+    ) -> Any:
+        """Route ``request`` to another module and return its JSON response (§7.5)."""
+        return await self.routing.route(target_module_id, target_endpoint, request, timeout=timeout)
+
+    def on_routed(self, source_module_id: str | None, handler: RoutedHandler) -> None:
+        """Handle messages routed from ``source_module_id`` (None: from any other module)."""
+        self.routing.on_routed(source_module_id, handler)
+
+    async def _write(self, stream: ByteStream, frame: bytes) -> None:
+        try:
+            async with self._write_lock:
+                await stream.send(frame)
+        except _STREAM_ERRORS as exc:
+            raise ChannelClosedError(f"{self.name} channel write failed: {exc}") from exc
+
+    async def _reply(self, stream: ByteStream, msg: BaseModel) -> None:
+        """Answer on the connection the request came in on; drop it if that one is gone."""
+        if stream is not self._stream:
+            logger.info(
+                "%s channel: dropping %s for a closed connection", self.name, type(msg).__name__
+            )
+            return
+        try:
+            await self._write(stream, encode_outgoing(msg))
+        except ChannelError as exc:
+            logger.warning("%s channel: reply not sent: %s", self.name, exc)
+
+    # -- connection lifecycle ---------------------------------------------------------------
+
+    async def _dial(self, policy: Backoff) -> ByteStream:
+        start = anyio.current_time()
+        delays = policy.delays()
+        attempts = 0
+        while True:
+            limit = self.connect_timeout
+            if policy.budget is not None:
+                limit = min(limit, policy.budget - (anyio.current_time() - start))
+            attempts += 1
+            try:
+                with anyio.fail_after(max(limit, 0.001)):
+                    return await self._open()
+            except (OSError, TimeoutError) as exc:
+                error: BaseException = exc
+            delay = next(delays, None)
+            if policy.budget is not None and delay is not None:
+                remaining = policy.budget - (anyio.current_time() - start)
+                delay = None if remaining <= delay else delay
+            if delay is None:
+                break
+            logger.debug("%s channel: connect failed (%s); retry in %s s", self.name, error, delay)
+            await anyio.sleep(delay)
+        detail = str(error) or type(error).__name__
+        raise ChannelError(
+            f"cannot connect the {self.name} channel to {self.address} "
+            f"({attempts} attempt{'s' if attempts > 1 else ''}): {detail}"
+        ) from error
+
+    def _attach(self, stream: ByteStream) -> None:
+        self._stream = stream
+        self._up.set()
+
+    async def _detach(self, stream: ByteStream, reason: str) -> None:
+        if self._stream is stream:
+            self._stream = None
+            self._up = anyio.Event()
+        self.routing.fail_all(reason)
+        with anyio.CancelScope(shield=True):
+            with contextlib.suppress(*_STREAM_ERRORS):
+                await stream.aclose()
+
+    async def _serve_forever(self, host: ChannelHost, tg: TaskGroup) -> None:
+        while not self._closed:
+            stream = self._stream
+            if stream is None:
+                return
+            reason = await self._serve(stream, host, tg)
+            await self._detach(stream, f"{self.name} connection lost: {reason}")
+            if self._closed:
+                return
+            logger.warning("%s channel: connection lost (%s); reconnecting", self.name, reason)
+            try:
+                fresh = await self._dial(self.reconnect)
+            except ChannelError as exc:
+                logger.error("%s channel: giving up: %s", self.name, exc)
+                self._closed = True
+                return
+            self.reconnects += 1
+            self._attach(fresh)
+            logger.info("%s channel: reconnected to %s", self.name, self.address)
+
+    async def _serve(self, stream: ByteStream, host: ChannelHost, tg: TaskGroup) -> str:
+        """Read frames until the stream breaks; return why it did."""
+        decoder = FrameDecoder(self.max_frame_size)
+        while True:
+            try:
+                chunk = await stream.receive(self.read_size)
+            except anyio.EndOfStream:
+                return "closed by the orchestrator"
+            except _STREAM_ERRORS as exc:
+                return f"{type(exc).__name__}: {exc}"
+            try:
+                for fmt, data in decoder.feed(chunk):
+                    self._dispatch(stream, host, tg, fmt, data)
+            except FrameError as exc:
+                logger.error("%s channel: %s: %s", self.name, type(exc).__name__, exc)
+                return f"{type(exc).__name__}: {exc}"
+
+    # -- incoming messages ------------------------------------------------------------------
+
+    def _dispatch(
+        self,
+        stream: ByteStream,
+        host: ChannelHost,
+        tg: TaskGroup,
+        fmt: EncodingFormat,
+        data: bytes,
+    ) -> None:
+        try:
+            msg = decode_incoming(fmt, data)
+        except ProtocolError as exc:
+            self.skipped_frames += 1
+            logger.warning(
+                "%s channel: skipped a frame that is not an orchestrator message: %s: %s",
+                self.name,
+                type(exc).__name__,
+                exc,
+            )
+            return
+        if isinstance(msg, Heartbeat):
+            tg.start_soon(self._reply, stream, HeartbeatAck())
+        elif isinstance(msg, HttpRequest):
+            tg.start_soon(self._answer_http, stream, host, msg)
+        elif isinstance(msg, RoutedModuleResponse):
+            self.routing.resolve(msg)
+        elif isinstance(msg, RoutedModuleMessage):
+            tg.start_soon(self.routing.deliver, msg)
+        elif isinstance(msg, Shutdown):
+            logger.info("%s channel: shutdown requested by the orchestrator", self.name)
+            host.request_stop("shutdown")
+        elif isinstance(msg, Init):
+            logger.warning("%s channel: ignoring an init message", self.name)
+        else:
+            logger.debug("%s channel: ignoring %s", self.name, msg.op)
+
+    async def _answer_http(self, stream: ByteStream, host: ChannelHost, msg: HttpRequest) -> None:
+        from pywatt.core.serving import HttpExchangeRequest
+
+        request = HttpExchangeRequest(
+            method=msg.method, uri=msg.uri, headers=msg.headers, body=msg.body or b""
+        )
+        try:
+            response = await host.handle_http(request)
+            reply = HttpResponse(
+                request_id=msg.request_id,
+                status_code=response.status,
+                headers=dict(response.headers),
+                body=response.body,
+            )
+        except Exception:
+            logger.exception("%s channel: HTTP request %s failed", self.name, msg.request_id)
+            reply = HttpResponse(
+                request_id=msg.request_id,
+                status_code=500,
+                headers={"content-type": "application/json"},
+                body=_INTERNAL_ERROR,
+            )
+        await self._reply(stream, reply)

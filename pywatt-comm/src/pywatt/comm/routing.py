@@ -1,0 +1,182 @@
+"""Module-to-module routing over a channel (§7.5), plus pywatt's reply extension.
+
+Requests go out as ``route_to_module`` with a ``Message<R>`` payload; responses come back as
+``routed_module_response`` and are decoded as bare JSON. Handlers are keyed by *source*
+module, as in Rust. The Rust protocol has no way for the receiver to answer, so pywatt adds
+one: a handler's non-None return value is sent as ``route_to_module`` to the source module,
+endpoint :data:`REPLY_ENDPOINT`, with the original ``request_id``. The pywatt dev orchestrator
+turns that into the sender's ``routed_module_response``; a Rust orchestrator forwards it as an
+ordinary routed message, so it is an opt-in extension, not part of the Rust wire contract.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from pywatt.core.envelope import EncodedMessage, EncodingFormat, decode_envelope, encode_envelope
+from pywatt.core.errors import (
+    ChannelClosedError,
+    ChannelError,
+    ConfigError,
+    MessageDecodeError,
+    ProtocolError,
+    RouteTimeoutError,
+)
+from pywatt.core.messages import RoutedModuleMessage, RoutedModuleResponse, RouteToModule
+
+if TYPE_CHECKING:
+    from pywatt.comm.channel import FramedChannel
+    from pywatt.core.state import AppState
+
+__all__ = ["REPLY_ENDPOINT", "RoutedHandler", "Router", "router"]
+
+logger = logging.getLogger("pywatt.comm.routing")
+
+#: ``target_endpoint`` of a reply sent by the pywatt reply extension.
+REPLY_ENDPOINT = "__pywatt_reply__"
+
+#: ``handler(source_module_id, original_request_id, payload)``; may be async; a non-None
+#: result is sent back through the reply extension.
+RoutedHandler = Callable[[str, uuid.UUID, Any], Any]
+Sender = Callable[[RouteToModule], Awaitable[None]]
+
+
+class _Pending:
+    __slots__ = ("done", "error", "value")
+
+    def __init__(self) -> None:
+        self.done = anyio.Event()
+        self.value: Any = None
+        self.error: BaseException | None = None
+
+
+class Router:
+    """Pending routed requests and routed-message handlers of one channel."""
+
+    def __init__(self, send: Sender) -> None:
+        self._send = send
+        self._pending: dict[uuid.UUID, _Pending] = {}
+        self._handlers: dict[str | None, RoutedHandler] = {}
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    async def route(
+        self, target_module_id: str, target_endpoint: str, request: Any, *, timeout: float = 30.0
+    ) -> Any:
+        """Send ``request`` to another module and return its response as a JSON value.
+
+        :raises RouteTimeoutError: no response within ``timeout`` seconds.
+        :raises ChannelClosedError: the connection broke or the channel closed while waiting.
+        """
+        request_id = uuid.uuid4()
+        payload = EncodedMessage(data=encode_envelope(request), format=EncodingFormat.JSON)
+        msg = RouteToModule(
+            target_module_id=target_module_id,
+            target_endpoint=target_endpoint,
+            request_id=request_id,
+            payload=payload,
+        )
+        pending = self._pending[request_id] = _Pending()
+        try:
+            with anyio.fail_after(timeout):
+                await self._send(msg)
+                await pending.done.wait()
+        except TimeoutError:
+            raise RouteTimeoutError(
+                f"no response from {target_module_id!r} ({target_endpoint}) within {timeout} s"
+            ) from None
+        finally:
+            self._pending.pop(request_id, None)
+        if pending.error is not None:
+            raise pending.error
+        return pending.value
+
+    def on_routed(self, source_module_id: str | None, handler: RoutedHandler) -> None:
+        """Handle routed messages from ``source_module_id`` (None = any source without one)."""
+        self._handlers[source_module_id] = handler
+
+    def resolve(self, msg: RoutedModuleResponse) -> None:
+        pending = self._pending.get(msg.request_id)
+        if pending is None:
+            logger.warning(
+                "dropping routed response for unknown or expired request %s from %s",
+                msg.request_id,
+                msg.source_module_id,
+            )
+            return
+        try:
+            pending.value = json.loads(msg.payload.to_json_bytes())
+        except (ValueError, ProtocolError) as exc:
+            pending.error = MessageDecodeError(
+                f"routed response from {msg.source_module_id!r} is not JSON: {exc}"
+            )
+        pending.done.set()
+
+    def fail_all(self, reason: str) -> None:
+        """Fail every waiting ``route`` call: their connection is gone."""
+        for pending in self._pending.values():
+            if not pending.done.is_set():
+                pending.error = ChannelClosedError(reason)
+                pending.done.set()
+
+    async def deliver(self, msg: RoutedModuleMessage) -> None:
+        """Run the handler for one routed message; send its result with the reply extension."""
+        source = msg.source_module_id
+        handler = self._handlers.get(source) or self._handlers.get(None)
+        if handler is None:
+            logger.warning("no handler for routed message from %r; discarded", source)
+            return
+        try:
+            value = _payload_value(msg.payload)
+        except (ValueError, ProtocolError) as exc:
+            logger.warning("routed message from %r has an undecodable payload: %s", source, exc)
+            return
+        try:
+            result = handler(source, msg.original_request_id, value)
+            if inspect.isawaitable(result):
+                result = await result
+        except Exception:
+            logger.exception("routed message handler for %r failed", source)
+            return
+        if result is None:
+            return
+        reply = RouteToModule(
+            target_module_id=source,
+            target_endpoint=REPLY_ENDPOINT,
+            request_id=msg.original_request_id,
+            payload=EncodedMessage.from_json_value(result),
+        )
+        try:
+            await self._send(reply)
+        except ChannelError as exc:
+            logger.warning("reply to routed request %s not sent: %s", msg.original_request_id, exc)
+
+
+def _payload_value(payload: EncodedMessage) -> Any:
+    """``Message<R>`` content first, bare JSON otherwise (``EncodedMessage::decode``)."""
+    text = payload.to_json_bytes()
+    try:
+        return decode_envelope(text).content
+    except ProtocolError:
+        return json.loads(text)
+
+
+def router(state: AppState[Any]) -> FramedChannel:
+    """The module's routing channel: the TCP channel if connected, else the Unix one."""
+    for key in ("tcp_channel", "unix_channel"):
+        channel = state.extensions.get(key)
+        if channel is not None:
+            return channel  # type: ignore[no-any-return]
+    raise ConfigError(
+        "module-to-module routing needs a tcp or unix channel, and init configured none "
+        "that connected"
+    )
