@@ -52,3 +52,16 @@ def vector_file_names() -> set[str]:
 
 
 # --- end protocol vectors --------------------------------------------------------------------
+
+
+# --- runtime: isolation ------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _fresh_redactor():
+    """Secrets registered by one test (some are a single character) must not mask the next."""
+    from pywatt.core.redact import get_redactor
+
+    get_redactor().clear()
+    yield
+    get_redactor().clear()
