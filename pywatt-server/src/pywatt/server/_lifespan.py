@@ -44,7 +44,7 @@ class Lifespan:
             return
         if answer["type"] == "lifespan.startup.failed":
             await self._finish()
-            raise ServerError(f"app startup failed: {answer.get('message', '')}")
+            raise ServerError(f"app startup failed: {_summary(answer)}") from self._error
         if answer["type"] != "lifespan.startup.complete":
             await self._finish()
             raise ServerError(f"app answered lifespan startup with {answer['type']!r}")
@@ -60,7 +60,7 @@ class Lifespan:
         if answer is None and self._error is not None:
             raise ServerError(f"app failed during lifespan shutdown: {self._error!r}")
         if answer is not None and answer["type"] == "lifespan.shutdown.failed":
-            raise ServerError(f"app shutdown failed: {answer.get('message', '')}")
+            raise ServerError(f"app shutdown failed: {_summary(answer)}") from self._error
 
     async def _ask(self, message: Message) -> Message | None:
         """Send one event and wait for the app's reply, or for the app to end without one."""
@@ -90,3 +90,9 @@ class Lifespan:
     async def _reply(self, message: Message) -> None:
         self._answer = message
         self._answered.set()
+
+
+def _summary(answer: Message) -> str:
+    """The last line of a failure message: Starlette sends a whole traceback there."""
+    lines = str(answer.get("message") or "").strip().splitlines()
+    return lines[-1] if lines else "no reason given"

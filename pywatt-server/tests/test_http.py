@@ -1,0 +1,171 @@
+from __future__ import annotations
+
+import socket
+import time
+
+import anyio
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+from pywatt.core.errors import ServerError
+from pywatt.server import StarletteAdapter, bind_listener, listener_address
+
+pytestmark = pytest.mark.anyio
+
+
+def test_port_zero_reports_the_real_port():
+    sock = bind_listener("127.0.0.1", 0)
+    try:
+        host, port = sock.getsockname()
+        assert host == "127.0.0.1"
+        assert port > 0
+        assert listener_address(sock) == f"127.0.0.1:{port}"
+        # Already listening: a client connects before anything serves it.
+        with socket.create_connection(("127.0.0.1", port), timeout=2):
+            pass
+    finally:
+        sock.close()
+
+
+def test_a_taken_port_is_a_server_error():
+    first = bind_listener("127.0.0.1", 0)
+    try:
+        with pytest.raises(ServerError, match=r"cannot listen on 127\.0\.0\.1:\d+"):
+            bind_listener("127.0.0.1", first.getsockname()[1])
+    finally:
+        first.close()
+
+
+@pytest.mark.parametrize("port", [-1, 65536, True, "80"])
+def test_invalid_ports_are_rejected(port):
+    with pytest.raises(ServerError, match="invalid port"):
+        bind_listener("127.0.0.1", port)
+
+
+def test_a_stale_unix_socket_is_replaced(tmp_path):
+    path = str(tmp_path / "mod.sock")
+    stale = socket.socket(socket.AF_UNIX)
+    stale.bind(path)
+    stale.close()  # the file stays behind, nobody listens
+    sock = bind_listener(path, None)
+    try:
+        assert listener_address(sock) == path
+    finally:
+        sock.close()
+
+
+def test_a_live_unix_socket_or_a_plain_file_is_not_replaced(tmp_path):
+    live_path = str(tmp_path / "live.sock")
+    live = bind_listener(live_path, None)
+    try:
+        with pytest.raises(ServerError, match="another process is listening"):
+            bind_listener(live_path, None)
+    finally:
+        live.close()
+    plain = tmp_path / "notes.txt"
+    plain.write_text("keep me")
+    with pytest.raises(ServerError, match="not a socket"):
+        bind_listener(str(plain), None)
+    assert plain.read_text() == "keep me"
+
+
+async def test_serving_on_a_unix_socket(tmp_path, runner, serve_app, client_for):
+    path = str(tmp_path / "app.sock")
+    await runner.startup()
+    async with serve_app(runner, where=path, port=None) as (address, _stop):
+        assert address == path
+        async with client_for(address) as client:
+            response = await client.get("/greet/unix")
+    await runner.shutdown()
+    assert response.status_code == 200
+    assert response.content == b'{"greeting":"hello unix"}'
+
+
+def _slow_app(state: dict[str, object], seconds: float) -> Starlette:
+    async def slow(request):
+        state["started"].set()  # type: ignore[attr-defined]
+        await anyio.sleep(seconds)
+        state["finished"] = True
+        return PlainTextResponse("done")
+
+    return Starlette(routes=[Route("/slow", slow)])
+
+
+async def test_stop_refuses_new_connections_and_drains_the_request_in_flight():
+    state: dict[str, object] = {"started": anyio.Event(), "finished": False}
+    runner = StarletteAdapter().wrap(_slow_app(state, 1.5))
+    await runner.startup()
+    sock = bind_listener("127.0.0.1", 0)
+    address = listener_address(sock)
+    stop = anyio.Event()
+    results: dict[str, object] = {}
+
+    async def slow_client() -> None:
+        async with httpx.AsyncClient(base_url=f"http://{address}") as client:
+            results["slow"] = await client.get("/slow")
+
+    async def serve() -> None:
+        await runner.serve(sock, stop=stop, drain_timeout=10)
+        results["served_after_finish"] = state["finished"]
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(serve)
+        tg.start_soon(slow_client)
+        await state["started"].wait()  # type: ignore[attr-defined]
+        stop.set()
+        refused = False
+        with anyio.move_on_after(1.0):
+            while not refused:
+                try:
+                    async with httpx.AsyncClient(base_url=f"http://{address}") as fresh:
+                        await fresh.get("/slow", timeout=0.2)
+                except httpx.ConnectError:
+                    refused = True
+                except httpx.TimeoutException:
+                    pass
+                await anyio.sleep(0.05)
+        assert refused
+        assert state["finished"] is False  # refused while the slow request was still running
+    await runner.shutdown()
+    slow = results["slow"]
+    assert isinstance(slow, httpx.Response)
+    assert (slow.status_code, slow.text) == (200, "done")
+    assert results["served_after_finish"] is True
+
+
+async def test_drain_gives_up_after_the_timeout():
+    state: dict[str, object] = {"started": anyio.Event(), "finished": False}
+    runner = StarletteAdapter().wrap(_slow_app(state, 60))
+    sock = bind_listener("127.0.0.1", 0)
+    address = listener_address(sock)
+    stop = anyio.Event()
+    outcome: dict[str, object] = {}
+
+    async def slow_client() -> None:
+        async with httpx.AsyncClient(base_url=f"http://{address}") as client:
+            try:
+                outcome["response"] = await client.get("/slow", timeout=30)
+            except httpx.HTTPError as exc:
+                outcome["client"] = exc
+
+    async def serve() -> None:
+        await runner.serve(sock, stop=stop, drain_timeout=0.3)
+        outcome["returned"] = time.monotonic()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(serve)
+        tg.start_soon(slow_client)
+        await state["started"].wait()  # type: ignore[attr-defined]
+        stopped = time.monotonic()
+        stop.set()
+    # The contract: serve returns once drain_timeout has passed (generous margin).
+    assert outcome["returned"] - stopped < 10  # type: ignore[operator]
+    assert state["finished"] is False
+    # uvicorn answers a request it had to cancel with a 500 (or drops it if it had begun).
+    response = outcome.get("response")
+    assert isinstance(response, httpx.Response) or "client" in outcome, outcome
+    if isinstance(response, httpx.Response):
+        assert response.status_code == 500
