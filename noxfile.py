@@ -104,6 +104,22 @@ def build(session: nox.Session) -> None:
         if not any(n.endswith("/py.typed") for n in names):
             session.error(f"{wheel.name} lacks py.typed")
     session.log(f"built {len(wheels)} namespace-clean wheels in {out}")
+    # pywatt-core alone must pull only pluggy, pydantic (with its own deps) and anyio.
+    resolved = session.run(
+        "uv", "pip", "compile", "-q", "--no-header", "pywatt-core/pyproject.toml", silent=True
+    )
+    names = {
+        line.split("==")[0].strip().lower()
+        for line in str(resolved).splitlines()
+        if "==" in line and not line.startswith("#")
+    }
+    allowed = {
+        "pluggy", "pydantic", "pydantic-core", "annotated-types", "typing-extensions",
+        "typing-inspection", "anyio", "idna", "sniffio", "exceptiongroup",
+    }  # fmt: skip
+    if not names or names - allowed:
+        session.error(f"pywatt-core pulls unexpected dependencies: {sorted(names - allowed)}")
+    session.log(f"pywatt-core resolves to: {', '.join(sorted(names))}")
 
 
 @nox.session
