@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 
 import anyio
 import pytest
@@ -142,3 +143,42 @@ async def test_sqlite_memory_keeps_its_data_across_calls_and_tasks(url, db_plugi
     # A fresh in-memory database is empty.
     async with open_database(url, plugins=db_plugins) as fresh:
         assert await fresh.fetch_value("SELECT COUNT(*) FROM sqlite_master") == 0
+
+
+@pytest.mark.parametrize(
+    ("flavor", "sleep_sql"),
+    [("pg_flavor", "SELECT pg_sleep(5)"), ("mysql_flavor", "SELECT SLEEP(5)")],
+)
+async def test_cancelling_a_running_statement_in_a_transaction_keeps_nothing(
+    flavor, sleep_sql, request, db_plugins
+):
+    url = request.getfixturevalue(flavor).url
+    settings = DatabaseSettings(url=url, max_connections=2, min_connections=1)
+    async with open_database(settings, plugins=db_plugins) as db:
+        t = f"pw_{uuid.uuid4().hex[:12]}"
+        await db.execute(f"CREATE TABLE {t} (id INTEGER PRIMARY KEY)")
+        try:
+            started = anyio.Event()
+
+            async def writer() -> None:
+                async with db.transaction() as tx:
+                    await tx.execute(f"INSERT INTO {t} (id) VALUES (1)")
+                    await tx.execute(f"INSERT INTO {t} (id) VALUES (2)")
+                    started.set()
+                    await tx.fetch_value(sleep_sql)
+                    await tx.execute(f"INSERT INTO {t} (id) VALUES (3)")
+
+            # The deadline is well under the statement's 5 s: cancelling must not wait it out.
+            with anyio.fail_after(4):
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(writer)
+                    await started.wait()
+                    await anyio.sleep(0.2)
+                    tg.cancel_scope.cancel()
+            assert await db.fetch_value(f"SELECT COUNT(*) FROM {t}") == 0
+            # Both pool slots still work.
+            async with db.transaction() as tx:
+                await tx.execute(f"INSERT INTO {t} (id) VALUES (4)")
+                assert await db.fetch_value("SELECT 1") == 1
+        finally:
+            await db.execute(f"DROP TABLE IF EXISTS {t}")
