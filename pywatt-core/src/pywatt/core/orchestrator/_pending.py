@@ -1,0 +1,53 @@
+"""A one-shot reply slot that a reader task fills and a requester awaits."""
+
+from __future__ import annotations
+
+from typing import Generic, TypeVar
+
+import anyio
+
+__all__ = ["Pending", "wait_any"]
+
+T = TypeVar("T")
+
+
+class Pending(Generic[T]):
+    def __init__(self) -> None:
+        self._event = anyio.Event()
+        self._value: T | None = None
+        self._error: BaseException | None = None
+
+    def resolve(self, value: T) -> None:
+        if not self._event.is_set():
+            self._value = value
+            self._event.set()
+
+    def fail(self, error: BaseException) -> None:
+        if not self._event.is_set():
+            self._error = error
+            self._event.set()
+
+    async def wait(self, timeout: float) -> T:
+        """The value; ``TimeoutError`` after ``timeout`` seconds, or the error it failed with."""
+        with anyio.fail_after(timeout):
+            await self._event.wait()
+        if self._error is not None:
+            raise self._error
+        assert self._value is not None
+        return self._value
+
+
+async def wait_any(timeout: float, *events: anyio.Event) -> bool:
+    """Wait until one of ``events`` is set; False when ``timeout`` passed first."""
+    done = False
+    with anyio.move_on_after(timeout):
+        async with anyio.create_task_group() as tg:
+
+            async def waiter(event: anyio.Event) -> None:
+                await event.wait()
+                tg.cancel_scope.cancel()
+
+            for event in events:
+                tg.start_soon(waiter, event)
+        done = True
+    return done

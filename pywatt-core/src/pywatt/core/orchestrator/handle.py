@@ -1,0 +1,541 @@
+"""One running module as the orchestrator sees it: its process, pipes, logs and requests."""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import json
+import os
+import subprocess
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import anyio
+from anyio.abc import ByteReceiveStream, Process
+
+from pywatt.core.errors import (
+    ModuleCrashed,
+    ModuleStartError,
+    ModuleTimeoutError,
+    ModuleUnavailable,
+    ProtocolError,
+)
+from pywatt.core.orchestrator._pending import Pending, wait_any
+from pywatt.core.orchestrator.logs import ModuleLog, parse_stderr_line
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from pywatt.core.messages import (
+        EndpointInfo,
+        ModuleToOrchestrator,
+        RotationAck,
+        ServiceOperation,
+        ServiceRequest,
+        StdioHttpResponse,
+    )
+    from pywatt.core.orchestrator.orchestrator import Orchestrator
+    from pywatt.core.orchestrator.spec import ModuleSpec
+
+__all__ = ["ModuleHandle", "OrchestratorHttpResponse"]
+
+STDERR_TAIL = 20
+
+
+@dataclass(frozen=True)
+class OrchestratorHttpResponse:
+    status: int
+    headers: dict[str, str]
+    body: bytes = b""
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class _Run:
+    """One process of the module; a restart makes a new one."""
+
+    process: Process
+    announced: anyio.Event = field(default_factory=anyio.Event)
+    exited: anyio.Event = field(default_factory=anyio.Event)
+    stderr_done: anyio.Event = field(default_factory=anyio.Event)
+    tail: collections.deque[str] = field(default_factory=lambda: collections.deque(maxlen=20))
+    exit_code: int | None = None
+
+
+class ModuleHandle:
+    """Created by :meth:`Orchestrator.start`; survives restarts of the module's process."""
+
+    def __init__(self, spec: ModuleSpec, orchestrator: Orchestrator) -> None:
+        self.spec = spec
+        self.module_id = spec.module_id
+        self.listen: str | None = None
+        self.endpoints: list[EndpointInfo] = []
+        self.logs: list[ModuleLog] = []
+        self.exit_code: int | None = None
+        self.restarts = 0
+        self.stdout_errors: list[str] = []
+        self.channel_frames: list[ModuleToOrchestrator] = []
+        self.crashes: list[ModuleCrashed] = []
+        self._orch = orchestrator
+        self._run: _Run | None = None
+        self._send_stream: Any = None
+        self._stopping = False
+        self._pending_http: dict[str, Pending[StdioHttpResponse]] = {}
+        self._pending_rotation: dict[str, Pending[RotationAck]] = {}
+        self._rotation_ids: dict[str, str] = {}
+        self._log_event = anyio.Event()
+        self._crash_event = anyio.Event()
+        self._assigned_listen = ""
+
+    def __repr__(self) -> str:
+        return f"<ModuleHandle {self.module_id!r} pid={self.pid} listen={self.listen!r}>"
+
+    @property
+    def pid(self) -> int | None:
+        return None if self._run is None else self._run.process.pid
+
+    @property
+    def running(self) -> bool:
+        run = self._run
+        return run is not None and run.announced.is_set() and not run.exited.is_set()
+
+    @property
+    def http_address(self) -> tuple[str, int] | str | None:
+        """``(host, port)`` of the announced TCP listener, or the Unix socket path."""
+        from pywatt.core.messages import parse_listen_address
+
+        if self.listen is None:
+            return None
+        addr = parse_listen_address(self.listen)
+        if addr.is_tcp:
+            assert addr.host is not None
+            assert addr.port is not None
+            return addr.host, addr.port
+        return addr.path
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def _launch(self) -> None:
+        """Spawn, send init, answer until ``announce``; raise ModuleStartError otherwise."""
+        from pywatt.core.messages import Init, TcpChannelConfig, parse_listen_address
+
+        spec, orch = self.spec, self._orch
+        self._assigned_listen = orch._assign_listen(spec)
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **spec.env}
+        env["PYWATT_MODULE_ID"] = spec.module_id
+        try:
+            process = await anyio.open_process(
+                spec.command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                cwd=spec.cwd,
+                env=env,
+            )
+        except OSError as exc:
+            raise ModuleStartError(
+                f"cannot start module {self.module_id!r} ({spec.command[0]}): {exc}"
+            ) from exc
+        run = _Run(process)
+        self._run = run
+        self._send_stream = process.stdin
+        self.listen = None
+        tg = orch._task_group
+        assert process.stdout is not None
+        assert process.stderr is not None
+        tg.start_soon(self._read_stdout, process.stdout)
+        tg.start_soon(self._read_stderr, run, process.stderr)
+        tg.start_soon(self._watch_exit, run)
+        tcp = None
+        if spec.tcp_channel:
+            address = await orch._router.listen(self)
+            tcp = TcpChannelConfig(address=address, tls_enabled=False, required=True)
+        init = Init(
+            orchestrator_api=orch.orchestrator_api,
+            module_id=spec.module_id,
+            env=dict(spec.env),
+            listen=parse_listen_address(self._assigned_listen),
+            tcp_channel=tcp,
+        )
+        with contextlib.suppress(ModuleUnavailable):  # it exited: reported below, with stderr
+            await self._send(init)
+        if not await wait_any(spec.announce_timeout, run.announced, run.exited):
+            process.kill()
+            await run.exited.wait()
+            raise ModuleStartError(
+                f"module {self.module_id!r} did not announce within "
+                f"{spec.announce_timeout:g} s; killed it.{_tail_text(run)}"
+            )
+        if not run.announced.is_set():
+            raise ModuleStartError(
+                f"module {self.module_id!r} exited with code {run.exit_code} before "
+                f"announcing.{_tail_text(run)}"
+            )
+
+    async def _watch_exit(self, run: _Run) -> None:
+        code = await run.process.wait()
+        with anyio.move_on_after(2):
+            await run.stderr_done.wait()
+        run.exit_code = self.exit_code = code
+        unexpected = run.announced.is_set() and not self._stopping
+        error: ModuleUnavailable
+        if unexpected:
+            crash = ModuleCrashed(self.module_id, code, list(run.tail))
+            self.crashes.append(crash)
+            self._orch._report(self.module_id, "ERROR", str(crash), exit_code=code)
+            error = crash
+            old, self._crash_event = self._crash_event, anyio.Event()
+            old.set()
+        else:
+            error = ModuleUnavailable(f"module {self.module_id!r} exited with code {code}")
+        for http in self._pending_http.values():
+            http.fail(error)
+        for rotation in self._pending_rotation.values():
+            rotation.fail(error)
+        self._pending_http.clear()
+        self._pending_rotation.clear()
+        run.exited.set()
+        if unexpected and self.spec.restart:
+            self._orch._task_group.start_soon(self._restart)
+
+    async def _restart(self) -> None:
+        while not self._stopping and not self._orch._closing:
+            if self.restarts >= self.spec.max_restarts:
+                self._orch._report(
+                    self.module_id, "ERROR", f"giving up after {self.restarts} restarts"
+                )
+                return
+            delay = min(0.5 * 2**self.restarts, 10.0)
+            self._orch._report(self.module_id, "WARN", f"restarting in {delay:g} s")
+            await anyio.sleep(delay)
+            if self._stopping or self._orch._closing:
+                return
+            self.restarts += 1
+            try:
+                await self._launch()
+            except ModuleStartError as exc:
+                self._orch._report(self.module_id, "ERROR", str(exc))
+                continue
+            self._orch._report(self.module_id, "INFO", f"restarted (restart {self.restarts})")
+            return
+
+    async def stop(self, timeout: float = 10.0) -> int:
+        """Send ``shutdown`` and close stdin; SIGKILL after ``timeout``. Returns the exit code."""
+        from pywatt.core.messages import Shutdown
+
+        self._stopping = True
+        run = self._run
+        if run is None:
+            raise ModuleUnavailable(f"module {self.module_id!r} was never started")
+        if not run.exited.is_set():
+            try:
+                await self._send(Shutdown())
+                await self._send_stream.aclose()
+            except (ModuleUnavailable, anyio.BrokenResourceError, anyio.ClosedResourceError):
+                pass
+            with anyio.move_on_after(timeout):
+                await run.exited.wait()
+            if not run.exited.is_set():
+                self._orch._report(
+                    self.module_id, "WARN", f"did not stop within {timeout:g} s; killing it"
+                )
+                await self.kill()
+        assert run.exit_code is not None
+        return run.exit_code
+
+    async def kill(self) -> int:
+        self._stopping = True
+        run = self._run
+        if run is None:
+            raise ModuleUnavailable(f"module {self.module_id!r} was never started")
+        if not run.exited.is_set():
+            run.process.kill()
+            await run.exited.wait()
+        assert run.exit_code is not None
+        return run.exit_code
+
+    async def wait_exit(self, timeout: float = 10.0) -> int:
+        """The exit code of the current process, once it exits."""
+        run = self._run
+        if run is None:
+            raise ModuleUnavailable(f"module {self.module_id!r} was never started")
+        try:
+            with anyio.fail_after(timeout):
+                await run.exited.wait()
+        except TimeoutError:
+            raise ModuleTimeoutError(
+                f"module {self.module_id!r} still runs after {timeout:g} s"
+            ) from None
+        assert run.exit_code is not None
+        return run.exit_code
+
+    async def wait_crash(self, timeout: float = 10.0) -> ModuleCrashed:
+        """The next unexpected exit (or the last one, if it already happened and no restart)."""
+        if self.crashes and self._run is not None and self._run.exited.is_set():
+            return self.crashes[-1]
+        event = self._crash_event
+        try:
+            with anyio.fail_after(timeout):
+                await event.wait()
+        except TimeoutError:
+            raise ModuleTimeoutError(f"module {self.module_id!r} did not crash") from None
+        return self.crashes[-1]
+
+    # -- requests -------------------------------------------------------------------------
+
+    async def http(
+        self,
+        method: str,
+        uri: str,
+        headers: dict[str, str] | None = None,
+        body: bytes = b"",
+        timeout: float = 30.0,
+    ) -> OrchestratorHttpResponse:
+        """One HTTP exchange over stdio (``http_request`` → the module's response line)."""
+        from pywatt.core.messages import HttpRequest
+
+        self._require_running()
+        request_id = str(uuid.uuid4())
+        pending: Pending[StdioHttpResponse] = Pending()
+        self._pending_http[request_id] = pending
+        msg = HttpRequest(
+            request_id=request_id,
+            method=method,
+            uri=uri,
+            headers=dict(headers or {}),
+            body=body or None,
+        )
+        try:
+            await self._send(msg)
+            reply = await pending.wait(timeout)
+        except TimeoutError:
+            raise ModuleTimeoutError(
+                f"module {self.module_id!r} did not answer {method} {uri} within {timeout:g} s"
+            ) from None
+        finally:
+            self._pending_http.pop(request_id, None)
+        return OrchestratorHttpResponse(reply.status_code, dict(reply.headers), reply.body or b"")
+
+    async def rotate(self, values: dict[str, str], timeout: float = 5.0) -> RotationAck:
+        """Change secrets, send ``rotated``, and return the module's ``rotation_ack``."""
+        from pywatt.core.messages import Rotated
+
+        self._require_running()
+        rotation_id = f"rot-{uuid.uuid4()}"
+        for name, value in values.items():
+            self._orch.secrets.set(name, value)
+            self._rotation_ids[name] = rotation_id
+        pending: Pending[RotationAck] = Pending()
+        self._pending_rotation[rotation_id] = pending
+        try:
+            await self._send(Rotated(keys=list(values), rotation_id=rotation_id))
+            return await pending.wait(timeout)
+        except TimeoutError:
+            raise ModuleTimeoutError(
+                f"module {self.module_id!r} did not ack rotation {rotation_id} within {timeout:g} s"
+            ) from None
+        finally:
+            self._pending_rotation.pop(rotation_id, None)
+
+    async def push_secret(self, name: str, value: str) -> None:
+        """Update the source and push the value unasked (the module caches it)."""
+        from pywatt.core.messages import Secret
+
+        self._orch.secrets.set(name, value)
+        await self._send(Secret(name=name, value=value, rotation_id=self._rotation_ids.get(name)))
+
+    async def wait_log(
+        self, match: str | Callable[[ModuleLog], bool], timeout: float = 10.0
+    ) -> ModuleLog:
+        """The first stderr line (already seen or coming) with ``match`` in it, or matching."""
+        check = match if callable(match) else (lambda log: log.matches(match))
+        seen = 0
+        try:
+            with anyio.fail_after(timeout):
+                while True:
+                    event = self._log_event
+                    for log in self.logs[seen:]:
+                        if check(log):
+                            return log
+                    seen = len(self.logs)
+                    await event.wait()
+        except TimeoutError:
+            raise ModuleTimeoutError(
+                f"module {self.module_id!r} logged nothing matching {match!r} in {timeout:g} s"
+            ) from None
+
+    def _require_running(self) -> None:
+        if not self.running:
+            state = (
+                "is restarting" if self.spec.restart and not self._stopping else "is not running"
+            )
+            code = f" (exit code {self.exit_code})" if self.exit_code is not None else ""
+            raise ModuleUnavailable(f"module {self.module_id!r} {state}{code}")
+
+    async def _send(self, msg: BaseModel) -> None:
+        from pywatt.core.messages import encode
+
+        await self._send_line(encode(msg))
+
+    async def _send_line(self, line: bytes) -> None:
+        if self._send_stream is None:
+            raise ModuleUnavailable(f"module {self.module_id!r} was never started")
+        try:
+            await self._send_stream.send(line + b"\n")
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError) as exc:
+            raise ModuleUnavailable(f"module {self.module_id!r} stdin is closed") from exc
+
+    # -- readers --------------------------------------------------------------------------
+
+    async def _read_stdout(self, stream: ByteReceiveStream) -> None:
+        buffer = bytearray()
+        async for chunk in _chunks(stream):
+            buffer += chunk
+            while (end := buffer.find(b"\n")) >= 0:
+                line = bytes(buffer[:end])
+                del buffer[: end + 1]
+                await self.handle_line(line)
+
+    async def _read_stderr(self, run: _Run, stream: ByteReceiveStream) -> None:
+        buffer = bytearray()
+        try:
+            async for chunk in _chunks(stream):
+                buffer += chunk
+                while (end := buffer.find(b"\n")) >= 0:
+                    self._add_log(run, buffer[:end].decode("utf-8", errors="replace"))
+                    del buffer[: end + 1]
+            if buffer:
+                self._add_log(run, buffer.decode("utf-8", errors="replace"))
+        finally:
+            run.stderr_done.set()
+
+    def _add_log(self, run: _Run, text: str) -> None:
+        text = text.rstrip("\r")
+        if not text:
+            return
+        run.tail.append(text)
+        log = parse_stderr_line(self.module_id, text)
+        self.logs.append(log)
+        self._orch._emit(log)
+        old, self._log_event = self._log_event, anyio.Event()
+        old.set()
+
+    async def handle_line(self, line: bytes) -> ModuleToOrchestrator | StdioHttpResponse | None:
+        """Parse and act on one stdout line; returns what it was read as (None if unusable)."""
+        from pywatt.core.messages import decode_module_line
+
+        text = line.rstrip()
+        if not text:
+            return None
+        try:
+            msg = decode_module_line(text)
+        except ProtocolError as exc:
+            shown = text[:200].decode("utf-8", errors="replace")
+            self.stdout_errors.append(shown)
+            self._orch._report(self.module_id, "WARN", f"unreadable stdout line: {exc}", line=shown)
+            return None
+        await self._dispatch(msg)
+        return msg
+
+    async def _dispatch(self, msg: ModuleToOrchestrator | StdioHttpResponse) -> None:
+        from pywatt.core import messages as m
+
+        if isinstance(msg, m.StdioHttpResponse):
+            pending = self._pending_http.get(msg.request_id)
+            if pending is None:
+                self._orch._report(
+                    self.module_id, "WARN", f"HTTP response for unknown request {msg.request_id}"
+                )
+            else:
+                pending.resolve(msg)
+        elif isinstance(msg, m.Announce):
+            self.listen, self.endpoints = msg.listen, list(msg.endpoints)
+            if self._run is not None:
+                self._run.announced.set()
+        elif isinstance(msg, m.GetSecret):
+            await self._answer_secret(msg.name)
+        elif isinstance(msg, m.RotationAck):
+            rotation = self._pending_rotation.get(msg.rotation_id)
+            if rotation is None:
+                self._orch._report(
+                    self.module_id, "WARN", f"rotation_ack for unknown rotation {msg.rotation_id}"
+                )
+            else:
+                rotation.resolve(msg)
+        elif isinstance(msg, m.PortRequest):
+            port = self._orch._allocate_port(msg.specific_port, self.module_id)
+            await self._send(m.PortResponse(request_id=msg.request_id, success=True, port=port))
+        elif isinstance(msg, m.ServiceRequest):
+            self._orch._task_group.start_soon(self._answer_service, msg)
+        elif isinstance(msg, m.ServiceOperation):
+            self._orch._task_group.start_soon(self._answer_operation, msg)
+        elif isinstance(msg, m.RouteToModule):
+            await self._orch._router.route(self.module_id, msg)
+        elif isinstance(msg, m.HeartbeatAck):
+            pass
+        else:
+            self._orch._report(
+                self.module_id, "INFO", f"{msg.op} on stdout is not served by the dev orchestrator"
+            )
+
+    async def _answer_secret(self, name: str) -> None:
+        from pywatt.core.messages import Secret
+
+        value = self._orch.secrets.get(name)
+        if value is None:
+            # The protocol has no error reply: the module's get_secret times out after 5 s.
+            self._orch._report(
+                self.module_id, "WARN", f"module asked for unknown secret {name!r}; not answering"
+            )
+            return
+        await self._send(Secret(name=name, value=value, rotation_id=self._rotation_ids.get(name)))
+
+    async def _answer_service(self, msg: ServiceRequest) -> None:
+        from pywatt.core.messages import ServiceResponse
+
+        ok, connection_id, error = await self._orch.services.handle_request(msg)
+        reply = ServiceResponse(
+            id=msg.id,
+            service_type=msg.service_type,
+            success=ok,
+            error=error,
+            connection_id=connection_id,
+        )
+        try:
+            await self._send(reply)
+        except ModuleUnavailable:
+            return
+
+    async def _answer_operation(self, msg: ServiceOperation) -> None:
+        from pywatt.core.messages import ServiceOperationResult, encode
+        from pywatt.core.orchestrator.services import operation_echo
+
+        ok, result, error = await self._orch.services.handle_operation(msg)
+        body = encode(ServiceOperationResult(success=ok, result=result, error=error))
+        line = body[:-1] + b',"params":' + operation_echo(msg) + b"}"
+        try:
+            await self._send_line(line)
+        except ModuleUnavailable:
+            return
+
+
+async def _chunks(stream: ByteReceiveStream) -> Any:
+    try:
+        while True:
+            yield await stream.receive(65536)
+    except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError):
+        return
+
+
+def _tail_text(run: _Run) -> str:
+    if not run.tail:
+        return " It wrote nothing on stderr."
+    return " Last stderr lines:\n" + "\n".join(f"  {line}" for line in run.tail)

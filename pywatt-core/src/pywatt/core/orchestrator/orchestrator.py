@@ -1,0 +1,202 @@
+"""The dev orchestrator: runs modules as subprocesses and speaks the orchestrator's side."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import tempfile
+from collections.abc import Callable
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import anyio
+from anyio.abc import TaskGroup
+
+from pywatt.core.errors import ConfigError, ModuleUnavailable
+from pywatt.core.orchestrator.handle import ModuleHandle, OrchestratorHttpResponse
+from pywatt.core.orchestrator.logs import ModuleLog, print_log
+from pywatt.core.orchestrator.routing import ChannelRouter
+from pywatt.core.orchestrator.secrets import SecretSource
+from pywatt.core.orchestrator.services import ServiceBackends
+
+if TYPE_CHECKING:
+    from pywatt.core.orchestrator.spec import ModuleSpec
+
+__all__ = ["Orchestrator"]
+
+LogSink = Callable[[ModuleLog], None]
+
+
+class Orchestrator:
+    """``async with Orchestrator(secrets) as orch: handle = await orch.start(spec)``.
+
+    Leaving the block stops every module gracefully (SIGKILL after 10 s).
+    """
+
+    def __init__(
+        self,
+        secrets: SecretSource | None = None,
+        *,
+        services: ServiceBackends | None = None,
+        log_sink: LogSink | None = None,
+        orchestrator_api: str = "http://127.0.0.1:9900",
+        stop_timeout: float = 10.0,
+    ) -> None:
+        self.secrets = secrets if secrets is not None else SecretSource()
+        self.services = services if services is not None else ServiceBackends()
+        self.log_sink: LogSink = log_sink if log_sink is not None else print_log
+        self.orchestrator_api = orchestrator_api
+        self.stop_timeout = stop_timeout
+        self.modules: dict[str, ModuleHandle] = {}
+        self._router = ChannelRouter(self)
+        self._tg: TaskGroup | None = None
+        self._tempdir: tempfile.TemporaryDirectory[str] | None = None
+        self._ports: set[int] = set()
+        self._closing = False
+
+    @property
+    def _task_group(self) -> TaskGroup:
+        if self._tg is None:
+            raise ConfigError("use the orchestrator as 'async with Orchestrator() as orch'")
+        return self._tg
+
+    async def __aenter__(self) -> Orchestrator:
+        self._tg = anyio.create_task_group()
+        await self._tg.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool | None:
+        assert self._tg is not None
+        self._closing = True
+        tg = self._tg
+        try:
+            with anyio.CancelScope(shield=True):
+                await self.stop_all()
+                await self._router.aclose()
+                await self.services.aclose()
+        finally:
+            tg.cancel_scope.cancel()
+            self._tg = None
+            if self._tempdir is not None:
+                self._tempdir.cleanup()
+        return await tg.__aexit__(exc_type, exc, tb)
+
+    async def start(self, spec: ModuleSpec) -> ModuleHandle:
+        """Spawn the module and return once it announced (``ModuleStartError`` otherwise)."""
+        if spec.module_id in self.modules:
+            raise ConfigError(f"a module with id {spec.module_id!r} is already running")
+        handle = ModuleHandle(spec, self)
+        self.modules[spec.module_id] = handle
+        try:
+            await handle._launch()
+        except BaseException:
+            del self.modules[spec.module_id]
+            raise
+        return handle
+
+    async def stop_all(self, timeout: float | None = None) -> dict[str, int]:
+        """Stop every module at once; their exit codes by module id."""
+        codes: dict[str, int] = {}
+
+        async def stop_one(handle: ModuleHandle) -> None:
+            with contextlib.suppress(ModuleUnavailable):
+                codes[handle.module_id] = await handle.stop(
+                    self.stop_timeout if timeout is None else timeout
+                )
+
+        async with anyio.create_task_group() as tg:
+            for handle in list(self.modules.values()):
+                tg.start_soon(stop_one, handle)
+        return codes
+
+    def get(self, module_id: str) -> ModuleHandle:
+        try:
+            return self.modules[module_id]
+        except KeyError:
+            known = ", ".join(sorted(self.modules)) or "none"
+            raise ModuleUnavailable(f"no module {module_id!r}; running: {known}") from None
+
+    async def http_via_socket(
+        self,
+        module_id: str,
+        method: str,
+        uri: str,
+        headers: dict[str, str] | None = None,
+        body: bytes = b"",
+        timeout: float = 30.0,
+    ) -> OrchestratorHttpResponse:
+        """One HTTP exchange over the socket the module announced (httpx when installed)."""
+        from pywatt.core.orchestrator._http import request
+
+        handle = self.get(module_id)
+        handle._require_running()
+        address = handle.http_address
+        if address is None or (isinstance(address, tuple) and address[1] == 0):
+            raise ModuleUnavailable(f"module {module_id!r} announced no socket ({handle.listen})")
+        return await request(address, method, uri, headers or {}, body, timeout)
+
+    async def send_frame(self, module_id: str, message: Any) -> bool:
+        """Write a bare o→m frame to a module's TCP channel (tests use it for ``heartbeat``)."""
+        return await self._router.send(module_id, message)
+
+    async def wait_channel(self, module_id: str, timeout: float = 10.0) -> None:
+        """Wait until the module connected its TCP channel."""
+        await self._router.wait_connected(module_id, timeout)
+
+    # -- helpers for handles --------------------------------------------------------------
+
+    def _assign_listen(self, spec: ModuleSpec) -> str:
+        if spec.listen == "unix":
+            if self._tempdir is None:
+                self._tempdir = tempfile.TemporaryDirectory(prefix="pywatt-orch-")
+            return f"{self._tempdir.name}/{spec.module_id}.sock"
+        return f"127.0.0.1:{self._allocate_port(None, spec.module_id)}"
+
+    def _allocate_port(self, specific: int | None, module_id: str) -> int:
+        if specific:
+            if _port_free(specific):
+                self._ports.add(specific)
+                return specific
+            self._report(module_id, "WARN", f"port {specific} is taken; allocating another")
+        for _ in range(50):
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+                sock.bind(("127.0.0.1", 0))
+                port = int(sock.getsockname()[1])
+            if port not in self._ports:
+                self._ports.add(port)
+                return port
+        raise ConfigError("no free TCP port found on 127.0.0.1")
+
+    def _emit(self, log: ModuleLog) -> None:
+        try:
+            self.log_sink(log)
+        except Exception as exc:  # a broken sink must not stop the reader
+            print_log(ModuleLog(log.module_id, f"log sink failed: {exc!r}"))
+
+    def _report(self, module_id: str, level: str, message: str, **fields: Any) -> None:
+        """An orchestrator-side event about a module, given to the log sink."""
+        self._emit(
+            ModuleLog(
+                module_id=module_id,
+                raw=message,
+                level=level,
+                message=message,
+                target="orchestrator",
+                fields=fields,
+                is_json=True,
+            )
+        )
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True

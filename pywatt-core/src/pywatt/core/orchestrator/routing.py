@@ -1,0 +1,152 @@
+"""Module-to-module routing over per-module TCP channels (§4, §7.5).
+
+The protocol never identifies a TCP connection, so each module gets its own listener: whoever
+connects to module A's port is module A.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import anyio
+from anyio.abc import Listener, SocketAttribute, SocketStream
+
+from pywatt.core.errors import ProtocolError, UnknownOpError
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from pywatt.core.messages import RouteToModule
+    from pywatt.core.orchestrator.handle import ModuleHandle
+    from pywatt.core.orchestrator.orchestrator import Orchestrator
+
+__all__ = ["REPLY_ENDPOINT", "ChannelRouter"]
+
+#: ``target_endpoint`` of a reply (an extension agreed with pywatt-comm): deliver it as
+#: ``routed_module_response`` to the module that sent the request.
+REPLY_ENDPOINT = "__pywatt_reply__"
+
+
+class ChannelRouter:
+    def __init__(self, orchestrator: Orchestrator) -> None:
+        self._orch = orchestrator
+        self._listeners: dict[str, tuple[Listener[SocketStream], str]] = {}
+        self._connections: dict[str, SocketStream] = {}
+        self._connected: dict[str, anyio.Event] = {}
+
+    async def listen(self, handle: ModuleHandle) -> str:
+        """The ``ip:port`` of ``handle``'s own listener, opening it on first use."""
+        existing = self._listeners.get(handle.module_id)
+        if existing is not None:
+            return existing[1]
+        listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
+        address = f"127.0.0.1:{listener.extra(SocketAttribute.local_port)}"
+        self._listeners[handle.module_id] = (listener, address)
+        self._connected[handle.module_id] = anyio.Event()
+        self._orch._task_group.start_soon(self._accept, handle, listener)
+        return address
+
+    async def wait_connected(self, module_id: str, timeout: float) -> None:
+        event = self._connected.get(module_id)
+        if event is None:
+            raise ProtocolError(f"module {module_id!r} has no TCP channel")
+        with anyio.fail_after(timeout):
+            await event.wait()
+
+    async def _accept(self, handle: ModuleHandle, listener: Listener[SocketStream]) -> None:
+        async def serve(stream: SocketStream) -> None:
+            old = self._connections.get(handle.module_id)
+            self._connections[handle.module_id] = stream
+            self._connected[handle.module_id].set()
+            if old is not None:
+                await old.aclose()
+            try:
+                await self._read(handle, stream)
+            finally:
+                if self._connections.get(handle.module_id) is stream:
+                    del self._connections[handle.module_id]
+                await stream.aclose()
+
+        await listener.serve(serve)
+
+    async def _read(self, handle: ModuleHandle, stream: SocketStream) -> None:
+        from pywatt.core.envelope import FrameDecoder, decode_envelope, frame_payload_to_json
+        from pywatt.core.messages import decode_m2o
+
+        decoder = FrameDecoder()
+        while True:
+            try:
+                chunk = await stream.receive(65536)
+            except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError):
+                return
+            try:
+                for fmt, data in decoder.feed(chunk):
+                    try:
+                        text = frame_payload_to_json(fmt, data)
+                        try:
+                            msg = decode_m2o(text)
+                        except UnknownOpError:  # m→o frames are enveloped (§4.2)
+                            msg = decode_envelope(text).content_as_m2o()
+                    except ProtocolError as exc:
+                        self._orch._report(handle.module_id, "WARN", f"bad channel frame: {exc}")
+                        continue
+                    handle.channel_frames.append(msg)
+                    await self._dispatch(handle, msg)
+            except ProtocolError as exc:
+                self._orch._report(handle.module_id, "WARN", f"channel closed: {exc}")
+                return
+
+    async def _dispatch(self, handle: ModuleHandle, msg: object) -> None:
+        from pywatt.core.messages import HttpResponse, RouteToModule
+
+        if isinstance(msg, RouteToModule):
+            await self.route(handle.module_id, msg)
+        elif isinstance(msg, HttpResponse):
+            self._orch._report(
+                handle.module_id,
+                "INFO",
+                "http_response on the channel",
+                request_id=msg.request_id,
+                status_code=msg.status_code,
+            )
+
+    async def route(self, source: str, msg: RouteToModule) -> None:
+        """Forward a ``route_to_module`` to its target as a bare frame."""
+        from pywatt.core.messages import RoutedModuleMessage, RoutedModuleResponse
+
+        forward: BaseModel
+        if msg.target_endpoint == REPLY_ENDPOINT:
+            forward = RoutedModuleResponse(
+                source_module_id=source, request_id=msg.request_id, payload=msg.payload
+            )
+        else:
+            forward = RoutedModuleMessage(
+                source_module_id=source, original_request_id=msg.request_id, payload=msg.payload
+            )
+        if not await self.send(msg.target_module_id, forward):
+            self._orch._report(
+                source,
+                "WARN",
+                f"cannot route to {msg.target_module_id!r}: it has no connected TCP channel",
+                request_id=str(msg.request_id),
+            )
+
+    async def send(self, module_id: str, msg: BaseModel) -> bool:
+        """Write one bare o→m frame to a module's channel; False when it has none."""
+        from pywatt.core.envelope import encode_frame
+        from pywatt.core.messages import encode
+
+        stream = self._connections.get(module_id)
+        if stream is None:
+            return False
+        try:
+            await stream.send(encode_frame(encode(msg)))
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
+            return False
+        return True
+
+    async def aclose(self) -> None:
+        for stream in list(self._connections.values()):
+            await stream.aclose()
+        for listener, _ in self._listeners.values():
+            await listener.aclose()
