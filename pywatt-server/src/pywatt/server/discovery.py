@@ -13,6 +13,7 @@ means ``"jwt"``. :func:`requires_auth` sets it.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
@@ -90,7 +91,27 @@ def _walk_starlette(
                 yield mount_path + "/{path}", _mounted_methods(route.app), None
         elif isinstance(route, Host):
             yield from _walk_starlette(route.routes, prefix)
+        else:
+            yield from _walk_fastapi_included(route, prefix)
         # WebSocket routes are not HTTP endpoints: HTTP-over-IPC cannot carry them.
+
+
+def _walk_fastapi_included(
+    route: Any, prefix: str
+) -> Iterable[tuple[str, Iterable[str], str | None]]:
+    """Newer FastAPI keeps included routers as one lazy route; its public iterator opens it."""
+    from starlette.routing import Route
+
+    routing = sys.modules.get("fastapi.routing")
+    iter_contexts = getattr(routing, "iter_route_contexts", None)
+    if iter_contexts is None:
+        return
+    for context in iter_contexts([route]):
+        if context is route or not isinstance(context.original_route, Route) or not context.path:
+            continue
+        path = prefix + _STARLETTE_PARAM.sub(r"{\1}", context.path)
+        methods = context.methods or _route_methods(context.original_route)
+        yield path, list(methods), auth_of(context.endpoint)
 
 
 def _route_methods(route: Any) -> Iterable[str]:
