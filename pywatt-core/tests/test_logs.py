@@ -176,6 +176,65 @@ def test_no_secret_reaches_the_log_output(secrets):
     assert "Traceback" in json.loads(lines[1])["fields"]["exception"]
 
 
+def string_leaves(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from string_leaves(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from string_leaves(item)
+
+
+@settings(deadline=None)
+@given(secret=secret_values.filter(lambda s: s not in REDACTED))
+def test_any_secret_keeps_the_line_valid_json(secret):
+    redactor = Redactor()
+    redactor.register(secret)
+    logger, buf = capture("shape", redactor)
+    try:
+        raise OSError(f"cannot open {secret!r}")
+    except OSError:
+        extra = {f"key_{secret}": [secret, 7], "n": 3}
+        with log_span("sp", **{f"f_{secret}": secret}):
+            logger.error("value %s", secret, exc_info=True, extra=extra)
+    out = json.loads(buf.getvalue())
+    assert list(out) == ["timestamp", "level", "fields", "target", "span", "spans"]
+    keys = list(out["fields"])
+    assert (len(keys), keys[0], keys[-1]) == (4, "message", "exception")
+    assert list(out["span"])[-1] == "name"
+    # Every string in the record except the two keys the format itself names.
+    extra_keys = [k for k in out["fields"] if k not in ("message", "exception")]
+    span_keys = [k for span in out["spans"] for k in span if k != "name"]
+    span_values = [list(span.values()) for span in out["spans"]]
+    leaves = [*string_leaves([*out["fields"].values(), *span_values]), *extra_keys, *span_keys]
+    assert len(leaves) >= 7
+    for leaf in leaves:
+        for form in spellings(secret):
+            assert form not in leaf
+
+
+def test_skeleton_survives_secrets_that_look_like_keys():
+    redactor = Redactor()
+    for secret in ("timestamp", "p", "level", '":"', "200", "age", "tion", "name"):
+        redactor.register(secret)
+    logger, buf = capture("skeleton", redactor)
+    with log_span("sp"):
+        try:
+            raise ValueError("x")
+        except ValueError:
+            logger.exception("sent response", extra={"status_code": 200, "obj": Path("/x/200")})
+    out = json.loads(buf.getvalue())
+    assert list(out) == ["timestamp", "level", "fields", "target", "span", "spans"]
+    assert list(out["fields"]) == ["message", "status_code", "obj", "exception"]
+    assert out["fields"]["message"] == f"sent res{REDACTED}onse"
+    assert out["fields"]["status_code"] == REDACTED
+    assert out["fields"]["obj"] == f"/x/{REDACTED}"
+    assert out["span"] == {"name": f"s{REDACTED}"}
+
+
 def test_redaction_filter_for_plain_handlers():
     redactor = Redactor()
     redactor.register("pa'ss")

@@ -1,7 +1,9 @@
 """JSON-lines logging on stderr, in the shape the Rust SDK's ``tracing`` subscriber writes.
 
-Every line passes through the process-wide redactor after it is serialized, so a secret value
-cannot reach stderr through the message, an ``extra`` field, an exception or a traceback.
+Every string that goes into a line (message, ``extra`` keys and values, exception text and
+traceback, target, spans) passes through the process-wide redactor just before serialization, so
+a secret cannot reach stderr by any of those paths. Redacting the strings rather than the finished
+line keeps the JSON intact when a secret happens to equal a key or a fragment of the skeleton.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from datetime import datetime, timezone
 from typing import Any, TextIO
 
 from pywatt.core.errors import ConfigError
-from pywatt.core.redact import Redactor, get_redactor
+from pywatt.core.redact import REDACTED, Redactor, get_redactor
 
 __all__ = [
     "TRACE",
@@ -56,7 +58,29 @@ _SPANS: contextvars.ContextVar[tuple[dict[str, Any], ...]] = contextvars.Context
     "pywatt_log_spans", default=()
 )
 
-_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str)
+_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
+def _scrub(value: Any, redactor: Redactor) -> Any:
+    """Redact every string in a JSON-bound value; other objects become their redacted ``str``."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return redactor.redact(value)
+    if isinstance(value, (int, float)):
+        # JSON shows the digits; a secret made of digits is still a secret.
+        return value if redactor.redact(repr(value)) == repr(value) else REDACTED
+    if isinstance(value, dict):
+        return {redactor.redact(str(k)): _scrub(v, redactor) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_scrub(v, redactor) for v in value]
+    return redactor.redact(str(value))
+
+
+def _scrub_span(span: dict[str, Any], redactor: Redactor) -> dict[str, Any]:
+    # "name" is the span's own key, always last, as tracing writes it.
+    fields = {redactor.redact(k): _scrub(v, redactor) for k, v in span.items() if k != "name"}
+    return {**fields, "name": _scrub(span["name"], redactor)}
 
 
 def _level_name(levelno: int) -> str:
@@ -94,29 +118,27 @@ class JsonLogFormatter(logging.Formatter):
         return stamp.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
     def format(self, record: logging.LogRecord) -> str:
-        fields: dict[str, Any] = {"message": record.getMessage()}
+        redactor = self._redactor if self._redactor is not None else get_redactor()
+        fields: dict[str, Any] = {"message": redactor.redact(record.getMessage())}
         for key, value in record.__dict__.items():
             if key not in _STANDARD_ATTRS and not key.startswith("_"):
-                fields[key] = value
-        if record.exc_info:
-            fields["exception"] = self.formatException(record.exc_info)
-        elif record.exc_text:
-            fields["exception"] = record.exc_text
+                fields[redactor.redact(key)] = _scrub(value, redactor)
+        exception = self.formatException(record.exc_info) if record.exc_info else record.exc_text
+        if exception:
+            fields["exception"] = redactor.redact(exception)
         if record.stack_info:
-            fields["stack"] = self.formatStack(record.stack_info)
+            fields["stack"] = redactor.redact(self.formatStack(record.stack_info))
         out: dict[str, Any] = {
             "timestamp": self.formatTime(record),
             "level": _level_name(record.levelno),
             "fields": fields,
-            "target": record.name,
+            "target": redactor.redact(record.name),
         }
-        spans = _SPANS.get()
+        spans = [_scrub_span(span, redactor) for span in _SPANS.get()]
         if spans:
             out["span"] = spans[-1]
-            out["spans"] = list(spans)
-        line = _JSON.encode(out)
-        redactor = self._redactor if self._redactor is not None else get_redactor()
-        return redactor.redact(line)
+            out["spans"] = spans
+        return _JSON.encode(out)
 
 
 class RedactionFilter(logging.Filter):
