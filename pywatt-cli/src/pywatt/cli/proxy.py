@@ -115,6 +115,11 @@ def _endpoints(handle: Any) -> list[dict[str, Any]]:
     return out
 
 
+def _pid(handle: Any) -> int | None:
+    pid = getattr(handle, "pid", None)
+    return pid if isinstance(pid, int) else None
+
+
 class IpcForwarder:
     """Over the module's stdin/stdout (``http_request`` / ``http_response``)."""
 
@@ -138,7 +143,7 @@ class IpcForwarder:
         return ProxyResponse(int(resp.status), _header_pairs(resp.headers), bytes(resp.body or b""))
 
     def describe(self) -> dict[str, Any]:
-        return {"via": "ipc", "endpoints": _endpoints(self.handle)}
+        return {"via": "ipc", "pid": _pid(self.handle), "endpoints": _endpoints(self.handle)}
 
 
 class HttpForwarder:
@@ -181,7 +186,12 @@ class HttpForwarder:
     def describe(self) -> dict[str, Any]:
         address = self.address
         shown = f"{address[0]}:{address[1]}" if isinstance(address, tuple) else address
-        return {"via": "http", "address": shown, "endpoints": _endpoints(self.handle)}
+        return {
+            "via": "http",
+            "address": shown,
+            "pid": _pid(self.handle),
+            "endpoints": _endpoints(self.handle),
+        }
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -218,10 +218,8 @@ class Session:
 
     # -- proxy ----------------------------------------------------------------------------
 
-    async def serve(self, tg: TaskGroup) -> None:
-        import uvicorn
-
-        from pywatt.cli.proxy import ProxyApp
+    def bind(self) -> socket.socket:
+        """Bind the proxy's socket before any module starts, so a busy port fails fast."""
         from pywatt.core.errors import ServerError
 
         try:
@@ -232,6 +230,14 @@ class Session:
         host, port = sock.getsockname()[:2]
         shown = f"[{host}]" if ":" in host else host
         self.base_url = f"http://{shown}:{port}"
+        return sock
+
+    async def serve(self, tg: TaskGroup, sock: socket.socket) -> None:
+        import uvicorn
+
+        from pywatt.cli.proxy import ProxyApp
+        from pywatt.core.errors import ServerError
+
         app = ProxyApp(self.routes, base_url=self.base_url)
         config = uvicorn.Config(app, lifespan="off", log_config=_log_config(), access_log=True)
         server = _server(config)
@@ -291,6 +297,7 @@ class Session:
         old = self.handles.get(target.module_id)
         if old is not None:
             await self._stop_handle(old)
+            orch.modules.pop(target.module_id, None)  # the id is free for the new process
         try:
             await self._start_one(orch, target)
         except (PyWattError, OSError) as exc:
@@ -343,20 +350,29 @@ async def run_session(plan: RunPlan, echo: Callable[[str], None]) -> int:
     from pywatt.core.orchestrator import Orchestrator
 
     session = Session(plan, echo)
+    try:
+        sock = session.bind()
+    except PyWattError as exc:
+        click.echo(f"pywatt: error: {exc}", err=True)
+        return 1
     code = 0
-    async with Orchestrator(_secret_source(plan)) as orch:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(_watch_signals, session, tg.cancel_scope)
-            try:
-                await session.start_all(orch)
-                tg.start_soon(session.watch, orch)
-                await session.serve(tg)
-            except (PyWattError, OSError) as exc:
-                click.echo(f"pywatt: error: {exc}", err=True)
-                code = 1
-            tg.cancel_scope.cancel()
-        with anyio.CancelScope(shield=True):
-            await session.stop_all()
+    with sock:
+        orch = Orchestrator(
+            _secret_source(plan), orchestrator_api=session.base_url, stop_timeout=plan.stop_timeout
+        )
+        async with orch:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(_watch_signals, session, tg.cancel_scope)
+                try:
+                    await session.start_all(orch)
+                    tg.start_soon(session.watch, orch)
+                    await session.serve(tg, sock)
+                except (PyWattError, OSError) as exc:
+                    click.echo(f"pywatt: error: {exc}", err=True)
+                    code = 1
+                tg.cancel_scope.cancel()
+            with anyio.CancelScope(shield=True):
+                await session.stop_all()
     return code
 
 
