@@ -105,17 +105,27 @@ class FramedChannel:
         self._attach(await self._dial(self.initial))
 
     async def run(self, host: ChannelHost) -> None:
-        """Serve frames until :meth:`aclose`, redialling whenever the connection breaks."""
-        if self._stream is None and not self._closed:
-            await self.connect()
-        with anyio.CancelScope() as scope:
-            self._scope = scope
-            if self._closed:
-                scope.cancel()
-            async with anyio.create_task_group() as tg:
-                await self._serve_forever(host, tg)
-                tg.cancel_scope.cancel()
-        self._scope = None
+        """Serve frames until :meth:`aclose` or cancellation, redialling broken connections.
+
+        The channel is closed when this returns, however it ends, so a runtime that simply
+        cancels it leaks no socket.
+        """
+        try:
+            if self._stream is None and not self._closed:
+                await self.connect()
+            with anyio.CancelScope() as scope:
+                self._scope = scope
+                if self._closed:
+                    scope.cancel()
+                async with anyio.create_task_group() as tg:
+                    await self._serve_forever(host, tg)
+                    tg.cancel_scope.cancel()
+        except ChannelError as exc:
+            logger.error("%s channel: not running: %s", self.name, exc)
+        finally:
+            self._scope = None
+            with anyio.CancelScope(shield=True):
+                await self.aclose()
 
     async def aclose(self) -> None:
         self._closed = True
