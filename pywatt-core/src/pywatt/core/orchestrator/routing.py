@@ -67,7 +67,10 @@ class ChannelRouter:
                     del self._connections[handle.module_id]
                 await stream.aclose()
 
-        await listener.serve(serve)
+        try:
+            await listener.serve(serve)
+        finally:  # closed here, on cancellation: closing it under serve() would raise there
+            await listener.aclose()
 
     async def _read(self, handle: ModuleHandle, stream: SocketStream) -> None:
         from pywatt.core.envelope import FrameDecoder, decode_envelope, frame_payload_to_json
@@ -148,5 +151,3 @@ class ChannelRouter:
     async def aclose(self) -> None:
         for stream in list(self._connections.values()):
             await stream.aclose()
-        for listener, _ in self._listeners.values():
-            await listener.aclose()
