@@ -199,7 +199,8 @@ class FramedChannel:
             delay = next(delays, None)
             if policy.budget is not None and delay is not None:
                 remaining = policy.budget - (anyio.current_time() - start)
-                delay = None if remaining <= delay else delay
+                # the last wait is shortened so one more attempt lands inside the budget
+                delay = None if remaining <= 0.001 else min(delay, remaining - 0.001)
             if delay is None:
                 break
             logger.debug("%s channel: connect failed (%s); retry in %s s", self.name, error, delay)
