@@ -406,6 +406,12 @@ def test_describe_init_line_never_shows_env_or_token(env, op):
     assert describe_line(line) == "op=init module_id=my-module"
 
 
+def test_describe_accepts_raw_bytes():
+    line = b'{"op":"secret","name":"K","value":"\xff\xfebytes-secret"}'
+    assert describe_line(line) == "op=secret name=K"
+    assert describe_line(b'{"op":"heartbeat"}\n') == '{"op":"heartbeat"}\n'
+
+
 def test_describe_array_form_secret_line():
     assert describe_line('["secret","A","B"]') == "op=secret (array form, 18 chars)"
 

@@ -252,8 +252,10 @@ def _clean(value: object) -> str:
     return get_redactor().redact(str(value))[:80]
 
 
-def describe_line(line: str) -> str:
+def describe_line(line: str | bytes) -> str:
     """A loggable summary of a protocol line that never shows ``secret`` or ``init`` values."""
+    if isinstance(line, (bytes, bytearray)):
+        line = bytes(line).decode("utf-8", "replace")
     try:
         message: Any = json.loads(line)
     except (ValueError, RecursionError):
