@@ -1,0 +1,67 @@
+"""The hello module, run as an orchestrator runs it: a subprocess speaking the wire protocol."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from pywatt.core.orchestrator import (
+    ModuleHandle,
+    ModuleSpec,
+    ModuleStartError,
+    Orchestrator,
+    SecretSource,
+)
+
+HELLO = Path(__file__).with_name("hello.py")
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+async def hello() -> AsyncIterator[ModuleHandle]:
+    async with Orchestrator(SecretSource.from_dict({"GREETING": "Howdy"})) as orch:
+        yield await orch.start(ModuleSpec.for_script(HELLO))
+
+
+async def test_greeting_comes_from_the_secret(hello: ModuleHandle) -> None:
+    named = await hello.http("GET", "/hello?name=Ada")
+    assert (named.status, named.json()) == (200, {"message": "Howdy, Ada!"})
+    anonymous = await hello.http("GET", "/hello")
+    assert anonymous.json() == {"message": "Howdy, world!"}
+
+
+async def test_counter_lives_in_the_embedded_store(hello: ModuleHandle) -> None:
+    assert (await hello.http("GET", "/count")).json() == {"count": 0}
+    assert (await hello.http("POST", "/count")).json() == {"count": 1}
+    assert (await hello.http("POST", "/count")).json() == {"count": 2}
+    assert (await hello.http("GET", "/count")).json() == {"count": 2}
+
+
+async def test_health_over_ipc_and_over_the_announced_socket(hello: ModuleHandle) -> None:
+    assert (await hello.http("GET", "/health")).json() == {"status": "OK"}
+    address = hello.http_address
+    assert isinstance(address, tuple)
+    async with httpx.AsyncClient(base_url=f"http://{address[0]}:{address[1]}") as client:
+        resp = await client.get("/health")
+    assert (resp.status_code, resp.json()) == (200, {"status": "OK"})
+
+
+async def test_announces_its_routes(hello: ModuleHandle) -> None:
+    routes = {e.path: sorted(e.methods) for e in hello.endpoints}
+    assert routes["/hello"] == ["GET"]
+    assert routes["/count"] == ["GET", "POST"]
+    assert routes["/health"] == ["GET"]
+
+
+async def test_stops_cleanly_on_shutdown(hello: ModuleHandle) -> None:
+    assert await hello.stop(timeout=10) == 0
+
+
+async def test_refuses_to_start_without_its_secret() -> None:
+    async with Orchestrator(SecretSource.from_dict({})) as orch:
+        with pytest.raises(ModuleStartError, match="GREETING"):
+            await orch.start(ModuleSpec.for_script(HELLO, announce_timeout=20))
