@@ -13,6 +13,7 @@ from pywatt.core.errors import (
     OrchestratorError,
 )
 from pywatt.core.messages import EndpointInfo, RotationAck
+from pywatt.core.orchestrator.blocking import BlockingModule, run_module
 from pywatt.core.orchestrator.handle import ModuleHandle, OrchestratorHttpResponse
 from pywatt.core.orchestrator.logs import ModuleLog, parse_stderr_line, print_log
 from pywatt.core.orchestrator.orchestrator import Orchestrator
@@ -23,6 +24,7 @@ from pywatt.core.orchestrator.spec import ModuleSpec
 
 __all__ = [
     "REPLY_ENDPOINT",
+    "BlockingModule",
     "EndpointInfo",
     "ModuleCrashed",
     "ModuleHandle",
@@ -39,4 +41,5 @@ __all__ = [
     "ServiceBackends",
     "parse_stderr_line",
     "print_log",
+    "run_module",
 ]

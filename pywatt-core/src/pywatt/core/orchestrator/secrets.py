@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 
 from pywatt.core.errors import ConfigError
@@ -18,8 +18,8 @@ _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
 class SecretSource:
     """A name→value lookup; ``set`` writes to the first layer, so rotations shadow the rest."""
 
-    def __init__(self, values: Mapping[str, str] | None = None) -> None:
-        self._values: dict[str, str] = dict(values or {})
+    def __init__(self, values: MutableMapping[str, str] | None = None) -> None:
+        self._values: MutableMapping[str, str] = {} if values is None else values
         self._env_prefix: str | None = None
         self._layers: list[SecretSource] = []
 
@@ -28,6 +28,11 @@ class SecretSource:
         for name, value in values.items():
             if not isinstance(name, str) or not isinstance(value, str):
                 raise ConfigError(f"secret {name!r}: names and values must be strings")
+        return cls(dict(values))
+
+    @classmethod
+    def from_mapping(cls, values: MutableMapping[str, str]) -> SecretSource:
+        """Read (and rotate into) ``values`` itself, so later changes to it are seen."""
         return cls(values)
 
     @classmethod
