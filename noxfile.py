@@ -68,7 +68,8 @@ def integration(session: nox.Session) -> None:
     session.install(*ALL_INSTALL, *TEST_DEPS, "httpx>=0.27", "fastapi>=0.110")
     plugins = ROOT / "tests-integration" / "plugins"
     session.install(str(plugins / "pywatt-dummy"), str(plugins / "pywatt-broken"))
-    _pytest(session, "integration", "tests-integration")
+    # The examples' own tests run here too: they need every distribution, like a user's.
+    _pytest(session, "integration", "tests-integration", "examples")
 
 
 @nox.session
@@ -139,6 +140,17 @@ def bench(session: nox.Session) -> None:
 
 @nox.session
 def demo(session: nox.Session) -> None:
-    """Install everything and run the demo."""
-    session.install(*ALL_INSTALL)
-    session.run("pywatt", "plugins")
+    """Install everything and run examples/hello behind `pywatt run` until Ctrl-C."""
+    session.install(*ALL_INSTALL, "fastapi>=0.110")
+    session.log("once ready, try: curl 'http://127.0.0.1:9900/hello/hello?name=you'")
+    session.run(
+        "pywatt",
+        "run",
+        "examples/hello/hello.py",
+        "--secrets",
+        "examples/hello/.env",
+        *session.posargs,
+        # Ctrl-C reaches pywatt run too: give it time to stop the module gracefully.
+        interrupt_timeout=15,
+        terminate_timeout=5,
+    )
