@@ -182,3 +182,21 @@ async def test_cancelling_a_running_statement_in_a_transaction_keeps_nothing(
                 assert await db.fetch_value("SELECT 1") == 1
         finally:
             await db.execute(f"DROP TABLE IF EXISTS {t}")
+
+
+@pytest.mark.parametrize(
+    ("flavor", "sleep_sql"),
+    [("pg_flavor", "SELECT pg_sleep(5)"), ("mysql_flavor", "SELECT SLEEP(5)")],
+)
+async def test_cancelled_statement_gives_its_connection_back(
+    flavor, sleep_sql, request, db_plugins
+):
+    url = request.getfixturevalue(flavor).url
+    settings = DatabaseSettings(url=url, max_connections=1, min_connections=1, acquire_timeout=3)
+    async with open_database(settings, plugins=db_plugins) as db:
+        with anyio.move_on_after(0.3) as scope:
+            await db.fetch_value(sleep_sql)
+        assert scope.cancelled_caught
+        # With a pool of one, this only works if the cancelled call released its slot.
+        with anyio.fail_after(4):
+            assert await db.fetch_value("SELECT 1") == 1
