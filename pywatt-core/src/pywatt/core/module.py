@@ -300,19 +300,19 @@ class PyWattModule(Generic[T]):
             tg.start_soon(channel.run, _ChannelHost(ctx))
 
     async def _bind(self, init: InitBlob, ports: Any) -> socket.socket:
-        from pywatt.core.listen import bind_tcp, bind_unix
+        from pywatt.core.listen import bind_listener
 
         opts = self.options
         if opts.specific_port is not None:
-            return bind_tcp(opts.specific_port)
+            return bind_listener("127.0.0.1", opts.specific_port)
         if opts.negotiate_port:
-            return bind_tcp(await ports.request_port(None))
+            return bind_listener("127.0.0.1", await ports.request_port(None))
         if init.listen.is_tcp:
-            return bind_tcp(init.listen.port or 0)
-        return bind_unix(str(init.listen.path))
+            return bind_listener("127.0.0.1", init.listen.port or 0)
+        return bind_listener(str(init.listen.path), None)
 
     def _announced_listen(self, init: InitBlob, sock: socket.socket | None) -> str:
-        from pywatt.core.listen import bound_address
+        from pywatt.core.listen import listener_address
 
         assigned = str(init.listen)
         if sock is None:
@@ -321,7 +321,7 @@ class PyWattModule(Generic[T]):
             return assigned
         if not init.listen.is_tcp and not self.options.specific_port:
             return assigned
-        return bound_address(sock)
+        return listener_address(sock)
 
     def _endpoints(self, ctx: ModuleContext) -> list[EndpointInfo]:
         from pywatt.core.messages import EndpointInfo
