@@ -200,3 +200,32 @@ async def test_cancelled_statement_gives_its_connection_back(
         # With a pool of one, this only works if the cancelled call released its slot.
         with anyio.fail_after(4):
             assert await db.fetch_value("SELECT 1") == 1
+
+
+async def test_sqlite_transaction_reads_are_part_of_the_transaction(tmp_path, db_plugins):
+    url = f"sqlite:///{tmp_path / 'iso.db'}"
+    count = "SELECT COUNT(*) FROM t"
+    async with (
+        open_database(url, plugins=db_plugins) as a,
+        open_database(url, plugins=db_plugins) as b,
+    ):
+        await a.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+        first_read = anyio.Event()
+        seen: list[int] = []
+
+        async def reader() -> None:
+            async with a.transaction() as tx:
+                seen.append(await tx.fetch_value(count))
+                first_read.set()
+                await anyio.sleep(0.3)
+                seen.append(await tx.fetch_value(count))
+
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(reader)
+                await first_read.wait()
+                # If BEGIN were deferred to the first write, this insert would commit at once
+                # and land between the reader's two reads; instead it waits for the reader.
+                await b.execute("INSERT INTO t (id) VALUES (1)")
+        assert seen == [0, 0]
+        assert await a.fetch_value(count) == 1

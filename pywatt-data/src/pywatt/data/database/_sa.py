@@ -16,9 +16,9 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, TypeVar
 
 import anyio
+from sqlalchemy import event, text
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import text
-from sqlalchemy.engine import URL, Connection, CursorResult, make_url
+from sqlalchemy.engine import URL, Connection, CursorResult, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 from sqlalchemy.sql.elements import TextClause
@@ -146,6 +146,19 @@ def _scalar(result: CursorResult[Any]) -> Any:
     return result.scalar()
 
 
+def _own_sqlite_transactions(engine: Engine) -> None:
+    """Emit BEGIN ourselves: the sqlite3 module otherwise defers it to the first write, so
+    reads at the start of a transaction would not be part of it."""
+
+    @event.listens_for(engine, "connect")
+    def _autocommit_driver(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN")
+
+
 class SqlAlchemyDatabase(Database):
     """A :class:`Database` on a SQLAlchemy ``AsyncEngine``."""
 
@@ -170,6 +183,8 @@ class SqlAlchemyDatabase(Database):
         self._pool_size: int = pool["pool_size"]
         # hide_parameters keeps bound values (which may be secrets) out of SQLAlchemy's errors.
         self._engine = create_async_engine(url, hide_parameters=True, **pool)
+        if self.backend == "sqlite":
+            _own_sqlite_transactions(self._engine.sync_engine)
         self._closed = False
         logger.debug("opened %s database %s", self.backend, self.url)
 
