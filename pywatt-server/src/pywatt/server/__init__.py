@@ -18,6 +18,7 @@ from pywatt.server.discovery import (
     starlette_endpoints,
 )
 from pywatt.server.http import bind_listener, listener_address, serve_asgi
+from pywatt.server.serve import ServeOptions, build_module, serve_module
 
 __all__ = [
     "AUTH_ATTRIBUTE",
@@ -28,14 +29,17 @@ __all__ = [
     "FlaskRunner",
     "HttpExchangeRequest",
     "HttpExchangeResponse",
+    "ServeOptions",
     "ServerAdapter",
     "StarletteAdapter",
     "bind_listener",
+    "build_module",
     "flask_endpoints",
     "fold_headers",
     "listener_address",
     "requires_auth",
     "select_adapter",
     "serve_asgi",
+    "serve_module",
     "starlette_endpoints",
 ]
