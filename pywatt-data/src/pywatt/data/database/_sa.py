@@ -5,6 +5,11 @@ overflow), ``acquire_timeout`` is ``pool_timeout``, ``max_lifetime`` is ``pool_r
 ``pre_ping`` is ``pool_pre_ping``. SQLAlchemy keeps no idle floor and reaps no idle
 connections, so ``min_connections`` only sets how many connections :meth:`connect` opens up
 front, and ``idle_timeout`` is not enforced (``max_lifetime`` still bounds a connection's age).
+
+A statement outside a transaction whose connection turns out to be lost is run once more on a
+fresh connection. If the connection died during the commit itself, the first run may already
+have been applied, so a non-idempotent write can land twice; put such writes in a transaction,
+where nothing is ever retried.
 """
 
 from __future__ import annotations
@@ -167,7 +172,7 @@ class SqlAlchemyDatabase(Database):
         self.settings = settings
         url = build_url(settings, self.backend)
         #: The URL with its password masked: safe for logs and messages.
-        self.url = url.render_as_string(hide_password=True)
+        self.url = url.render_as_string(hide_password=True).replace("%3Amemory%3A", ":memory:")
         self._password = url.password or ""
         pool: dict[str, Any] = {
             "poolclass": AsyncAdaptedQueuePool,
