@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pywatt.core import redact as redact_mod
+import pywatt.core.redact as redact_mod
 from pywatt.core.redact import REDACTED, Redactor, spellings
 
 # A secret that shares characters with the marker at its edge could be re-formed by the
@@ -133,3 +133,11 @@ def test_no_secret_survives_in_any_spelling(secrets, noise):
         for s in secrets:
             for spelled in spellings(s):
                 assert spelled not in out
+
+
+def test_package_exports_do_not_shadow_the_redact_module():
+    import pywatt.core as core
+
+    for name in ("Redactor", "register_secret", "registered_count"):
+        assert getattr(core, name) is getattr(redact_mod, name)
+    assert core.redact is redact_mod

@@ -62,7 +62,7 @@ if TYPE_CHECKING:
     )
     from pywatt.core.module import ModuleContext, PyWattModule, ServeOptions, pywatt_module
     from pywatt.core.plugins import PluginInfo, Plugins, Registry, get_plugins, reset_plugins
-    from pywatt.core.redact import Redactor, redact, register_secret, registered_count
+    from pywatt.core.redact import Redactor, register_secret, registered_count
     from pywatt.core.secrets import CacheMode, Secret, SecretClient
     from pywatt.core.state import AppState
     from pywatt.core.stdio_guard import claim_stdout, release_stdout
@@ -106,7 +106,6 @@ _LAZY: dict[str, str] = {
     "describe_line": "pywatt.core.logs",
     "log_span": "pywatt.core.logs",
     "Redactor": "pywatt.core.redact",
-    "redact": "pywatt.core.redact",
     "register_secret": "pywatt.core.redact",
     "registered_count": "pywatt.core.redact",
     "claim_stdout": "pywatt.core.stdio_guard",
@@ -193,7 +192,6 @@ __all__ = [
     "log_span",
     "parse_listen_address",
     "pywatt_module",
-    "redact",
     "register_secret",
     "registered_count",
     "release_stdout",
