@@ -48,5 +48,3 @@ class Backoff:
 FOREVER = Backoff()
 #: The first TCP connect: one attempt (§4.3).
 ONCE = Backoff(attempts=1)
-#: The first Unix-socket connect: retry, but give up after 30 s in total (§9 item 8).
-BOUNDED = Backoff(budget=30.0)
