@@ -41,8 +41,11 @@ async def test_handshake_secret_and_http_both_ways():
         key = await web.http("GET", "/key")
         assert key.json() == {"key": "first-key", "rotations": []}
         echoed = await web.http("POST", "/echo", headers={"x-in": "hdr"}, body=b"\x00\xffraw")
-        assert (echoed.status, echoed.body, echoed.headers["x-echo"]) == (201, b"\x00\xffraw",
-                                                                           "hdr")  # fmt: skip
+        assert (echoed.status, echoed.body, echoed.headers["x-echo"]) == (
+            201,
+            b"\x00\xffraw",
+            "hdr",
+        )
         socket_echo = await orch.http_via_socket("web", "POST", "/echo", body=b"via socket")
         assert socket_echo.body == b"via socket"
         assert web.stdout_errors == []

@@ -244,21 +244,48 @@ async def test_sqlite_database_operations_and_transactions():
         ok, tx, _ = await _op(services, db, "Database", "begin_transaction")
         assert ok
         assert isinstance(tx, str)
-        await _op(services, db, "Database", "transaction_execute",
-                  query=ins, params=["b", None], transaction_id=tx)  # fmt: skip
+        await _op(
+            services,
+            db,
+            "Database",
+            "transaction_execute",
+            query=ins,
+            params=["b", None],
+            transaction_id=tx,
+        )
         await _op(services, db, "Database", "transaction_rollback", transaction_id=tx)
-        ok, rows, _ = await _op(services, db, "Database", "query",
-                                query="SELECT id, name FROM t ORDER BY id", params=[])  # fmt: skip
+        ok, rows, _ = await _op(
+            services, db, "Database", "query", query="SELECT id, name FROM t ORDER BY id", params=[]
+        )
         assert rows == [{"data": {"id": 1, "name": "a"}}]
         ok, tx2, _ = await _op(services, db, "Database", "begin_transaction")
-        await _op(services, db, "Database", "transaction_execute",
-                  query=ins, params=["c", None], transaction_id=tx2)  # fmt: skip
+        await _op(
+            services,
+            db,
+            "Database",
+            "transaction_execute",
+            query=ins,
+            params=["c", None],
+            transaction_id=tx2,
+        )
         assert (await _op(services, db, "Database", "transaction_commit", transaction_id=tx2))[0]
-        one = await _op(services, db, "Database", "query_one",
-                        query="SELECT name FROM t WHERE id = ?", params=[2])  # fmt: skip
+        one = await _op(
+            services,
+            db,
+            "Database",
+            "query_one",
+            query="SELECT name FROM t WHERE id = ?",
+            params=[2],
+        )
         assert one == (True, {"data": {"name": "c"}}, None)
-        none = await _op(services, db, "Database", "query_one",
-                         query="SELECT name FROM t WHERE id = ?", params=[99])  # fmt: skip
+        none = await _op(
+            services,
+            db,
+            "Database",
+            "query_one",
+            query="SELECT name FROM t WHERE id = ?",
+            params=[99],
+        )
         assert none == (True, None, None)
         ok, _, error = await _op(services, db, "Database", "query", query="SELEC nonsense")
         assert not ok
@@ -342,7 +369,10 @@ def test_plain_http_response_parsing():
         b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
     )
     reply = parse_response(chunked)
-    assert (reply.status, reply.body, reply.headers["content-type"]) == (200, b"hello world",
-                                                                          "text/plain")  # fmt: skip
+    assert (reply.status, reply.body, reply.headers["content-type"]) == (
+        200,
+        b"hello world",
+        "text/plain",
+    )
     sized = parse_response(b"HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\nnoEXTRA")
     assert (sized.status, sized.body) == (404, b"no")

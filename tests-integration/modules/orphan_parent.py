@@ -20,8 +20,14 @@ child = subprocess.Popen(
 )
 assert child.stdin is not None
 assert child.stdout is not None
-init = {"op": "init", "orchestrator_api": "http://127.0.0.1:9900", "module_id": "idle",
-        "env": {}, "listen": "127.0.0.1:0", "security_level": "None"}  # fmt: skip
+init = {
+    "op": "init",
+    "orchestrator_api": "http://127.0.0.1:9900",
+    "module_id": "idle",
+    "env": {},
+    "listen": "127.0.0.1:0",
+    "security_level": "None",
+}
 child.stdin.write(json.dumps(init).encode() + b"\n")
 child.stdin.flush()
 announce = json.loads(child.stdout.readline())

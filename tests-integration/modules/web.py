@@ -38,10 +38,15 @@ def create_app(state: AppState[Any]) -> Starlette:
     async def db(request: Request) -> JSONResponse:
         conn = await services.connect("Database")
         op = services.operation
-        await op(conn, "Database", "execute", {"query": "CREATE TABLE IF NOT EXISTS t (v)",
-                                               "params": []})  # fmt: skip
-        await op(conn, "Database", "execute", {"query": "INSERT INTO t VALUES (?)",
-                                               "params": [request.query_params["v"]]})  # fmt: skip
+        await op(
+            conn, "Database", "execute", {"query": "CREATE TABLE IF NOT EXISTS t (v)", "params": []}
+        )
+        await op(
+            conn,
+            "Database",
+            "execute",
+            {"query": "INSERT INTO t VALUES (?)", "params": [request.query_params["v"]]},
+        )
         rows = await op(conn, "Database", "query", {"query": "SELECT v FROM t", "params": []})
         return JSONResponse({"rows": rows})
 
