@@ -301,3 +301,30 @@ def test_busy_port_is_a_clear_error(tmp_path):
         )
     assert proc.returncode == 1
     assert f"cannot serve the proxy on 127.0.0.1:{port}" in proc.stderr
+
+
+STUBBORN = """
+import json, signal, sys, time
+
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+init = json.loads(sys.stdin.readline())
+announce = {"op": "announce", "listen": init["listen"], "endpoints": []}
+sys.stdout.write(json.dumps(announce) + "\\n")
+sys.stdout.flush()
+time.sleep(3600)  # ignores shutdown, stdin EOF and signals
+"""
+
+
+def test_second_signal_kills_a_module_that_will_not_stop(run_cli, tmp_path):
+    stubborn = tmp_path / "stubborn.py"
+    stubborn.write_text(STUBBORN)
+    run = run_cli("--cmd", f"{sys.executable} {stubborn}")
+    [pid] = run.module_pids()
+    run.proc.send_signal(signal.SIGINT)
+    run.wait_line("SIGINT; stopping modules")
+    time.sleep(1)
+    assert run.proc.poll() is None, "pywatt run gave up on the graceful stop at once"
+    assert run.stop(signal.SIGINT, timeout=5) == 0
+    assert "killing modules" in run.wait_line("SIGINT again", timeout=1)
+    assert _gone(pid)

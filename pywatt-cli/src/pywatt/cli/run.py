@@ -182,7 +182,7 @@ class Session:
         self.handles: dict[str, ModuleHandle] = {}
         self.routes: dict[str, Forwarder] = {}
         self.stop = anyio.Event()
-        self.serving = False
+        self.phase: Literal["starting", "serving", "stopping"] = "starting"
         self.base_url = ""
 
     # -- modules --------------------------------------------------------------------------
@@ -255,7 +255,8 @@ class Session:
             await anyio.sleep(0.02)
         if done.is_set():
             raise ServerError("the proxy server stopped while starting (see its log above)")
-        self.serving = True
+        if self.phase == "starting":
+            self.phase = "serving"
         self._print_ready(app)
         await self.stop.wait()
         server.should_exit = True
@@ -333,15 +334,23 @@ async def _close(forwarder: object) -> None:
         await aclose()
 
 
-async def _watch_signals(session: Session, scope: anyio.CancelScope) -> None:
+async def _watch_signals(session: Session, startup: anyio.CancelScope) -> None:
+    """First signal: abandon startup, or stop serving; another while stopping kills modules."""
     with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async for signum in signals:
-            if session.serving and not session.stop.is_set():
-                session.echo(f"pywatt: {signal.Signals(signum).name}; stopping modules")
+            name = signal.Signals(signum).name
+            if session.phase == "starting":
+                session.echo(f"pywatt: {name}; abandoning startup")
+                session.phase = "stopping"
+                startup.cancel()
+            elif session.phase == "serving":
+                session.echo(f"pywatt: {name}; stopping modules")
+                session.phase = "stopping"
                 session.stop.set()
             else:
-                scope.cancel()
-                return
+                session.echo(f"pywatt: {name} again; killing modules")
+                for handle in list(session.handles.values()):
+                    await handle.kill()
 
 
 async def run_session(plan: RunPlan, echo: Callable[[str], None]) -> int:
@@ -356,23 +365,26 @@ async def run_session(plan: RunPlan, echo: Callable[[str], None]) -> int:
         click.echo(f"pywatt: error: {exc}", err=True)
         return 1
     code = 0
+    orch = Orchestrator(
+        _secret_source(plan), orchestrator_api=session.base_url, stop_timeout=plan.stop_timeout
+    )
+    startup = anyio.CancelScope()
     with sock:
-        orch = Orchestrator(
-            _secret_source(plan), orchestrator_api=session.base_url, stop_timeout=plan.stop_timeout
-        )
-        async with orch:
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(_watch_signals, session, tg.cancel_scope)
-                try:
-                    await session.start_all(orch)
-                    tg.start_soon(session.watch, orch)
-                    await session.serve(tg, sock)
-                except (PyWattError, OSError) as exc:
-                    click.echo(f"pywatt: error: {exc}", err=True)
-                    code = 1
-                tg.cancel_scope.cancel()
-            with anyio.CancelScope(shield=True):
-                await session.stop_all()
+        async with orch, anyio.create_task_group() as signals_tg:
+            signals_tg.start_soon(_watch_signals, session, startup)
+            with startup:
+                async with anyio.create_task_group() as tg:
+                    try:
+                        await session.start_all(orch)
+                        tg.start_soon(session.watch, orch)
+                        await session.serve(tg, sock)
+                    except (PyWattError, OSError) as exc:
+                        click.echo(f"pywatt: error: {exc}", err=True)
+                        code = 1
+                    tg.cancel_scope.cancel()
+            session.phase = "stopping"
+            await session.stop_all()
+            signals_tg.cancel_scope.cancel()
     return code
 
 
