@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 import textwrap
 import time
 
@@ -447,3 +448,39 @@ async def test_real_sdk_module_secret_rotation_http_and_stop(tmp_path):
     assert handle.pid is not None
     with pytest.raises(ProcessLookupError):
         os.kill(handle.pid, 0)
+
+
+@pytest.mark.parametrize("client", ["plain", "httpx"])
+async def test_http_via_socket(tmp_path, monkeypatch, client):
+    if client == "plain":
+        monkeypatch.setitem(sys.modules, "httpx", None)  # the fallback client
+    else:
+        pytest.importorskip("httpx")
+    spec = raw_module(
+        tmp_path,
+        "sock",
+        """
+        init = recv()
+        host, port = init["listen"].rsplit(":", 1)
+        server = socket.create_server((host, int(port)))
+        announce(init)
+        conn, _ = server.accept()
+        request = b""
+        while b"\\r\\n\\r\\n" not in request:
+            request += conn.recv(4096)
+        line = request.split(b"\\r\\n", 1)[0].decode()
+        body = ("you sent " + line).encode()
+        conn.sendall(b"HTTP/1.1 200 OK\\r\\ntransfer-encoding: chunked\\r\\nx-raw: 1\\r\\n\\r\\n"
+                     + b"%x\\r\\n" % len(body) + body + b"\\r\\n0\\r\\n\\r\\n")
+        conn.close()
+        recv()
+    """,
+    )
+    async with Orchestrator(log_sink=lambda _: None) as orch:
+        await orch.start(spec)
+        reply = await orch.http_via_socket("sock", "GET", "/path?q=1")
+        assert reply.status == 200
+        assert reply.headers["x-raw"] == "1"
+        assert reply.body == b"you sent GET /path?q=1 HTTP/1.1"
+        with pytest.raises(ModuleUnavailable, match="no module 'nope'; running: sock"):
+            await orch.http_via_socket("nope", "GET", "/")
