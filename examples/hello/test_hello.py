@@ -1,30 +1,29 @@
-"""The hello module, run as an orchestrator runs it: a subprocess speaking the wire protocol."""
+"""The hello module, run as an orchestrator runs it: a subprocess speaking the wire protocol.
+
+The fixtures come from pywatt-core's pytest plugin: ``pywatt_module_factory`` starts the module
+under the dev orchestrator, which answers ``get_secret`` from ``pywatt_secrets``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
 import pytest
 
-from pywatt.core.orchestrator import (
-    ModuleHandle,
-    ModuleSpec,
-    ModuleStartError,
-    Orchestrator,
-    SecretSource,
-)
+from pywatt.core.orchestrator import ModuleHandle, ModuleStartError
 
 HELLO = Path(__file__).with_name("hello.py")
 
 pytestmark = pytest.mark.anyio
 
+Factory = Callable[..., Awaitable[ModuleHandle]]
+
 
 @pytest.fixture
-async def hello() -> AsyncIterator[ModuleHandle]:
-    async with Orchestrator(SecretSource.from_dict({"GREETING": "Howdy"})) as orch:
-        yield await orch.start(ModuleSpec.for_script(HELLO))
+async def hello(pywatt_module_factory: Factory) -> ModuleHandle:
+    return await pywatt_module_factory(HELLO, secrets={"GREETING": "Howdy"})
 
 
 async def test_greeting_comes_from_the_secret(hello: ModuleHandle) -> None:
@@ -61,7 +60,9 @@ async def test_stops_cleanly_on_shutdown(hello: ModuleHandle) -> None:
     assert await hello.stop(timeout=10) == 0
 
 
-async def test_refuses_to_start_without_its_secret() -> None:
-    async with Orchestrator(SecretSource.from_dict({})) as orch:
-        with pytest.raises(ModuleStartError, match="GREETING"):
-            await orch.start(ModuleSpec.for_script(HELLO, announce_timeout=20))
+async def test_refuses_to_start_without_its_secret(
+    pywatt_module_factory: Factory, pywatt_secrets: dict[str, str]
+) -> None:
+    assert "GREETING" not in pywatt_secrets
+    with pytest.raises(ModuleStartError, match="GREETING"):
+        await pywatt_module_factory(HELLO, announce_timeout=20)
