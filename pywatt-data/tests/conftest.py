@@ -27,6 +27,16 @@ class DbFlavor:
     blob: str
     table_options: str = ""
 
+    def bytes_of(self, value: object) -> bytes:
+        """A blob as read back; the proxy's wire has no bytes type, so blobs travel as base64."""
+        if self.name == "proxy":
+            import base64
+
+            assert isinstance(value, str)
+            return base64.b64decode(value)
+        assert isinstance(value, (bytes, bytearray, memoryview))
+        return bytes(value)
+
     def ddl(self, table: str, columns: str) -> str:
         cols = columns.format(text=self.text, blob=self.blob)
         return f"CREATE TABLE {table} ({cols}){self.table_options}"
@@ -48,12 +58,23 @@ def _flavor(name: str, tmp_path: Path) -> DbFlavor:
         return DbFlavor(
             "mysql", MYSQL_URL, "VARCHAR(255)", "LONGBLOB", " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
         )
+    if name == "proxy":
+        # The dev orchestrator's own database (SQLite), reached through service operations.
+        return DbFlavor("proxy", "proxy://sqlite/suite", "TEXT", "BLOB")
     return DbFlavor("sqlite", f"sqlite:///{tmp_path / 'suite.db'}", "TEXT", "BLOB")
 
 
-@pytest.fixture(params=["sqlite", "postgres", "mysql"])
-def db_flavor(request: pytest.FixtureRequest, tmp_path: Path) -> DbFlavor:
-    return _flavor(request.param, tmp_path)
+@pytest.fixture(params=["sqlite", "postgres", "mysql", "proxy"])
+async def db_flavor(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[DbFlavor]:
+    flavor = _flavor(request.param, tmp_path)
+    if flavor.name != "proxy":
+        yield flavor
+        return
+    # A loopback orchestrator answers the proxy's service operations for the whole test.
+    from pywatt.core.testing.loopback import service_loopback
+
+    async with service_loopback():
+        yield flavor
 
 
 @pytest.fixture
@@ -113,7 +134,7 @@ async def make_table_pg(
 
 
 # ============================== cache fixtures (begin) ==============================
-CACHE_BACKENDS = ["memory", "file", "redis", "memcached"]
+CACHE_BACKENDS = ["memory", "file", "redis", "memcached", "proxy"]
 
 
 @pytest.fixture(scope="session")
@@ -151,8 +172,24 @@ async def open_test_cache(
     cache_backend: str, cache_plugins: Plugins, tmp_path: Path
 ) -> AsyncIterator[Callable[..., Cache]]:
     """Open more caches on the backend under test (same server, directory or store kind)."""
-    url = _cache_url(cache_backend, tmp_path)
     opened: list[Cache] = []
+    if cache_backend == "proxy":
+        # The orchestrator's own cache, reached through real service_request/operation lines.
+        from pywatt.core.testing.loopback import service_loopback
+        from pywatt.data.cache.proxy import ProxyCache
+
+        async with service_loopback() as client:
+
+            def make_proxy(namespace: str | None) -> Cache:
+                cache = ProxyCache(client=client, namespace=namespace)
+                opened.append(cache)
+                return cache
+
+            yield make_proxy
+            for cache in opened:
+                await cache.close()
+        return
+    url = _cache_url(cache_backend, tmp_path)
 
     def make(namespace: str | None) -> Cache:
         cache = open_cache(url, namespace=namespace, plugins=cache_plugins)

@@ -52,7 +52,7 @@ class EchoPlugin:
 
 def test_builtin_backends_are_registered_by_pywatt_data(cache_plugins):
     registry = cache_plugins.cache_backends
-    assert registry.names() == ["file", "memcached", "memory", "redis"]
+    assert registry.names() == ["file", "memcached", "memory", "proxy", "redis"]
     assert {registry.owner(n) for n in registry.names()} == {"data"}
     assert registry.get("redis") is RedisCacheConfig
     assert registry.get("memcached") is MemcachedCacheConfig
@@ -71,7 +71,9 @@ def test_schemes_pick_their_backend_and_namespace_applies(cache_plugins, tmp_pat
 async def test_an_unknown_scheme_lists_what_is_installed(cache_plugins):
     with pytest.raises(UnknownComponentError) as info:
         open_cache("quic://somewhere", plugins=cache_plugins)
-    assert str(info.value) == ("no cache backend 'quic'; installed: file, memcached, memory, redis")
+    assert str(info.value) == (
+        "no cache backend 'quic'; installed: file, memcached, memory, proxy, redis"
+    )
 
 
 @pytest.mark.parametrize("target", ["", "redis", "://x", "127.0.0.1:6379"])
@@ -94,7 +96,7 @@ async def test_a_third_party_backend_registers_the_same_way():
         assert await cache.get("k") == b"v"
         stats = await cache.stats()
     assert stats.additional_metrics["backend"] == "echo"
-    with pytest.raises(UnknownComponentError, match="echo, file, memcached, memory, redis"):
+    with pytest.raises(UnknownComponentError, match="echo, file, memcached, memory, proxy, redis"):
         open_cache("nope://", plugins=plugins)
 
 

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.anyio
 
 def test_data_plugin_registers_the_three_backends(db_plugins):
     registry = db_plugins.database_backends
-    assert registry.names() == ["mysql", "postgres", "sqlite"]
+    assert registry.names() == ["mysql", "postgres", "proxy", "sqlite"]
     assert {registry.owner(n) for n in registry.names()} == {"data"}
 
 
@@ -56,7 +56,9 @@ async def test_scheme_picks_the_backend(url, backend, db_plugins):
 def test_unknown_scheme_lists_what_is_installed(db_plugins):
     with pytest.raises(UnknownComponentError) as info:
         open_database("oracle://scott@db/orcl", plugins=db_plugins)
-    assert str(info.value) == "no database backend 'oracle'; installed: mysql, postgres, sqlite"
+    assert (
+        str(info.value) == "no database backend 'oracle'; installed: mysql, postgres, proxy, sqlite"
+    )
 
 
 @pytest.mark.parametrize(
@@ -206,7 +208,13 @@ async def test_third_party_backend_registers_like_the_first_party_ones():
 
     eps = [ep for ep in md.entry_points(group="pywatt") if ep.name in {"core", "data"}]
     plugins = build_plugins(entry_points=eps, env={}, extra=[("acme", ThirdPartyPlugin())])
-    assert plugins.database_backends.names() == ["mysql", "postgres", "sqlite", "stdsqlite"]
+    assert plugins.database_backends.names() == [
+        "mysql",
+        "postgres",
+        "proxy",
+        "sqlite",
+        "stdsqlite",
+    ]
     assert plugins.database_backends.owner("stdsqlite") == "acme"
     async with opened("stdsqlite://", plugins) as db:
         assert isinstance(db, StdlibSqlite)

@@ -128,6 +128,10 @@ class ServiceError(PyWattError):
     """A ``service_request`` or ``service_operation`` failed or timed out."""
 
 
+class ServiceTimeoutError(ServiceError, TimeoutError):
+    """The orchestrator did not answer a service request in time."""
+
+
 class ServerError(PyWattError):
     """The HTTP server could not be started or a framework has no adapter."""
 

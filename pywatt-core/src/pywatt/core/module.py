@@ -237,6 +237,7 @@ class PyWattModule(Generic[T]):
         secrets_client = SecretClient(channel)
         ports = PortNegotiator(channel)
         services = ServiceClient(channel)
+        services.activate()
         fetched = {key: await secrets_client.get(key) for key in self.secret_keys}
         user_state: Any = fetched
         if self.state_builder is not None:

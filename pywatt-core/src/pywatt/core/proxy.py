@@ -5,25 +5,40 @@ A module uses it to reach a database, cache or JWT service that the orchestrator
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import uuid
 from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from pywatt.core.errors import ServiceError
+from pywatt.core.errors import ServiceError, ServiceTimeoutError
 
 if TYPE_CHECKING:
     from pywatt.core.channel import ControlChannel
     from pywatt.core.messages import ServiceOperationResult, ServiceResponse
 
-__all__ = ["DEFAULT_SERVICE_TIMEOUT", "ServiceClient"]
+__all__ = ["DEFAULT_SERVICE_TIMEOUT", "ServiceClient", "current_service_client"]
 
 logger = logging.getLogger("pywatt.core.proxy")
 
 #: The reference waits forever; a dead orchestrator must not hang a module (§9 item 4).
 DEFAULT_SERVICE_TIMEOUT = 30.0
 _PREFIXES = {"Database": "db_request_", "Cache": "cache_request_", "Jwt": "jwt_request_"}
+
+
+_current: contextvars.ContextVar[ServiceClient] = contextvars.ContextVar("pywatt_services")
+
+
+def current_service_client() -> ServiceClient:
+    """The service client of the running module (or of a test's loopback orchestrator)."""
+    try:
+        return _current.get()
+    except LookupError:
+        from pywatt.core.module import current_module
+
+        client: ServiceClient = current_module().state.extensions["services"]
+        return client
 
 
 class ServiceClient:
@@ -38,6 +53,10 @@ class ServiceClient:
         channel.on("service_response", self._on_response)
         channel.on("service_operation_result", self._on_result)
 
+    def activate(self) -> None:
+        """Make this the client :func:`current_service_client` returns in this context."""
+        _current.set(self)
+
     async def connect(self, service_type: Any, config: Any = None) -> str:
         """Ask for a connection; returns its ``connection_id``."""
         from pywatt.core.messages import ServiceRequest
@@ -51,7 +70,7 @@ class ServiceClient:
             )
             reply: ServiceResponse = await waiter.wait(self._timeout)
         except TimeoutError:
-            raise ServiceError(
+            raise ServiceTimeoutError(
                 f"no service_response for {request_id} within {self._timeout:g} s"
             ) from None
         finally:
@@ -82,7 +101,7 @@ class ServiceClient:
                 )
                 reply: ServiceOperationResult = await waiter.wait(self._timeout)
             except TimeoutError:
-                raise ServiceError(
+                raise ServiceTimeoutError(
                     f"no result for {operation} on {connection_id} within {self._timeout:g} s"
                 ) from None
             finally:

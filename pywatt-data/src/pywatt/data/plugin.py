@@ -9,10 +9,12 @@ from pywatt.core.plugins import hookimpl
 @hookimpl
 def pywatt_register_database_backends(register: Register) -> None:
     from pywatt.data.database.factory import mysql_backend, postgres_backend, sqlite_backend
+    from pywatt.data.database.proxy import proxy_backend
 
     register("sqlite", sqlite_backend)
     register("postgres", postgres_backend)
     register("mysql", mysql_backend)
+    register("proxy", proxy_backend)
 
 
 @hookimpl
@@ -22,8 +24,15 @@ def pywatt_register_cache_backends(register: Register) -> None:
         FileCacheConfig,
         MemcachedCacheConfig,
         MemoryCacheConfig,
+        ProxyCacheConfig,
         RedisCacheConfig,
     )
 
-    for config_type in (MemoryCacheConfig, FileCacheConfig, RedisCacheConfig, MemcachedCacheConfig):
+    for config_type in (
+        MemoryCacheConfig,
+        FileCacheConfig,
+        RedisCacheConfig,
+        MemcachedCacheConfig,
+        ProxyCacheConfig,
+    ):
         register(config_type.scheme, config_type)

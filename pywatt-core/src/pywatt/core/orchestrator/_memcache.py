@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import sys
 import time
@@ -76,13 +77,16 @@ class MemoryCache:
 
     async def increment(self, key: str, delta: int = 1) -> int:
         old = self._live(key)
-        try:
-            current = 0 if old is None else int(old.decode("ascii"))
-        except (UnicodeDecodeError, ValueError):
-            raise ValueError(f"the value at {key!r} is not an integer") from None
+        # Redis's rule, which Rust's i64 also imposes: plain decimal digits, signed 64-bit.
+        if old is not None and not re.fullmatch(rb"-?[0-9]{1,19}", old):
+            raise ValueError(f"the value at {key!r} is not an integer")
+        current = 0 if old is None else int(old)
+        result = current + delta
+        if not -(2**63) <= current < 2**63 or not -(2**63) <= result < 2**63:
+            raise ValueError(f"increment of {key!r} would overflow a signed 64-bit integer")
         expires = self._items[key][1] if old is not None else None
-        self._items[key] = (str(current + delta).encode(), expires)
-        return current + delta
+        self._items[key] = (str(result).encode(), expires)
+        return result
 
     async def set_many(self, mapping: Mapping[str, bytes], ttl: float | None = None) -> None:
         for key, value in mapping.items():

@@ -21,6 +21,7 @@ __all__ = [
     "FileCacheConfig",
     "MemcachedCacheConfig",
     "MemoryCacheConfig",
+    "ProxyCacheConfig",
     "RedisCacheConfig",
     "open_cache",
 ]
@@ -173,6 +174,33 @@ class MemcachedCacheConfig(CacheConfig):
         from pywatt.data.cache.memcached import MemcachedCache
 
         return MemcachedCache(self)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProxyCacheConfig(CacheConfig):
+    """``proxy://`` or ``proxy://?cache_type=Redis``: the orchestrator's cache (PROTOCOL §7.3).
+
+    Only works inside a running module; ``cache_type`` is what the module asks the
+    orchestrator for (``InMemory``, ``Redis``, ``Memcached`` or ``File``).
+    """
+
+    scheme = "proxy"
+    cache_type: str = "InMemory"
+
+    def __post_init__(self) -> None:
+        if self.cache_type not in ("InMemory", "Redis", "Memcached", "File"):
+            raise ConfigError(f"unknown proxy cache_type {self.cache_type!r}")
+
+    @classmethod
+    def from_url(cls, url: str) -> ProxyCacheConfig:
+        return cls(**_query(url, cls.scheme, {"cache_type": str}))  # type: ignore[arg-type]
+
+    def open(self) -> Cache:
+        from pywatt.core.services import CacheConfig as WireCacheConfig
+        from pywatt.data.cache.proxy import ProxyCache
+
+        wire = WireCacheConfig(cache_type=self.cache_type)
+        return ProxyCache(config=wire.to_value(), namespace=self.namespace)
 
 
 def open_cache(

@@ -1,0 +1,103 @@
+"""A service client wired to the dev orchestrator's service backends, in one process.
+
+Proxy backends (pywatt-data's ``proxy`` cache and database) are tested through the very
+lines a module and an orchestrator exchange, with no subprocess.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
+
+import anyio
+
+from pywatt.core._stdio import MemorySink, MemorySource
+from pywatt.core.channel import ControlChannel
+from pywatt.core.proxy import ServiceClient
+
+if TYPE_CHECKING:
+    from anyio.abc import ObjectReceiveStream, ObjectSendStream
+
+    from pywatt.core.orchestrator.services import ServiceBackends
+
+__all__ = ["service_loopback"]
+
+
+@asynccontextmanager
+async def service_loopback(
+    backends: ServiceBackends | None = None, *, timeout: float = 30.0
+) -> AsyncIterator[ServiceClient]:
+    """Yield a :class:`ServiceClient` whose requests the orchestrator's backends answer."""
+    from pywatt.core.orchestrator.services import ServiceBackends
+
+    owned = backends is None
+    backends = backends or ServiceBackends()
+    to_module, module_in = anyio.create_memory_object_stream[bytes](1024)
+    module_out, from_module = anyio.create_memory_object_stream[bytes](1024)
+    channel = ControlChannel(MemorySource(module_in), MemorySink(module_out))
+    client = ServiceClient(channel, timeout=timeout)
+    client.activate()
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(_module_side, channel)
+            tg.start_soon(_orchestrator_side, backends, from_module, to_module)
+            yield client
+            tg.cancel_scope.cancel()
+    finally:
+        channel.close()
+        for stream in (to_module, module_in, module_out, from_module):
+            stream.close()
+        if owned:
+            await backends.aclose()
+
+
+async def _module_side(channel: ControlChannel) -> None:
+    async with anyio.create_task_group() as tg:
+        await channel.run(task_group=tg)
+
+
+async def _orchestrator_side(
+    backends: ServiceBackends,
+    lines_in: ObjectReceiveStream[bytes],
+    lines_out: ObjectSendStream[bytes],
+) -> None:
+    from pywatt.core.messages import (
+        ServiceOperation,
+        ServiceOperationResult,
+        ServiceRequest,
+        ServiceResponse,
+        decode_m2o,
+        encode,
+    )
+    from pywatt.core.orchestrator.services import operation_echo
+
+    async def answer(msg: object) -> None:
+        if isinstance(msg, ServiceRequest):
+            ok, conn, error = await backends.handle_request(msg)
+            reply = encode(
+                ServiceResponse(
+                    id=msg.id,
+                    service_type=msg.service_type,
+                    success=ok,
+                    error=error,
+                    connection_id=conn,
+                )
+            )
+        elif isinstance(msg, ServiceOperation):
+            ok, result, error = await backends.handle_operation(msg)
+            body = encode(ServiceOperationResult(success=ok, result=result, error=error))
+            reply = body[:-1] + b',"params":' + operation_echo(msg) + b"}"
+        else:
+            return
+        await lines_out.send(reply + b"\n")
+
+    buf = b""
+    # Like the real orchestrator, every request is answered in its own task: a slow one
+    # (a transaction waiting for a lock) must not hold up the others.
+    async with anyio.create_task_group() as tg:
+        async for chunk in lines_in:
+            buf += chunk
+            *lines, buf = buf.split(b"\n")
+            for line in lines:
+                tg.start_soon(answer, decode_m2o(line))
