@@ -75,3 +75,11 @@ def test_trace_flag_logs_hook_calls():
     result = run_pywatt("plugins", PYWATT_DISABLED_PLUGINS="broken", PYWATT_TRACE_PLUGINS="1")
     assert result.returncode == 0
     assert "registered encoder 'rot13'" in result.stderr
+
+
+def test_broken_plugin_is_reported_when_a_plugin_command_is_run():
+    result = run_pywatt("run", "--help")
+    assert result.returncode == 1
+    assert "pywatt-broken 0.0.1" in result.stderr
+    assert "PYWATT_DISABLED_PLUGINS" in result.stderr
+    assert "No such command" not in result.stderr

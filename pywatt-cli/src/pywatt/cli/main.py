@@ -18,21 +18,27 @@ class PluginCommandGroup(click.Group):
     """A group whose extra commands come from the plugin registry, looked up only on demand."""
 
     def _plugin_commands(self) -> dict[str, click.Command]:
-        try:
-            registry = get_plugins().commands
-        except PluginError:
-            # ``pywatt plugins`` reports the error itself; other commands must not hide it.
-            return {}
+        registry = get_plugins().commands
         return {name: cmd for name, cmd in registry.items() if isinstance(cmd, click.Command)}
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(set(super().list_commands(ctx)) | set(self._plugin_commands()))
+        try:
+            extra = set(self._plugin_commands())
+        except PluginError:
+            extra = set()  # ``--help`` still works; running a plugin command reports the error
+        return sorted(set(super().list_commands(ctx)) | extra)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         builtin = super().get_command(ctx, cmd_name)
         if builtin is not None:
             return builtin
-        return self._plugin_commands().get(cmd_name)
+        try:
+            return self._plugin_commands().get(cmd_name)
+        except PluginError as exc:
+            # Saying "no such command" would hide the real problem: a plugin failed to load.
+            raise click.ClickException(
+                f"{exc}\n(skip it with PYWATT_DISABLED_PLUGINS=<plugin name>)"
+            ) from exc
 
 
 @click.group(cls=PluginCommandGroup)
