@@ -23,8 +23,9 @@ TEST_EXTRAS = {
     "server": "[starlette,flask]",
 }
 TEST_EXTRA_DEPS: dict[str, list[str]] = {
-    # Only to read the msgpack reference renderings among the protocol vectors.
-    "core": ["msgpack>=1.0.7"],
+    # msgpack only reads the reference renderings among the protocol vectors; httpx is the
+    # orchestrator's optional socket client, whose path is tested next to its fallback.
+    "core": ["msgpack>=1.0.7", "httpx>=0.27"],
     "server": ["httpx>=0.27", "fastapi>=0.110"],
 }
 ALL_INSTALL = [

@@ -455,7 +455,7 @@ async def test_http_via_socket(tmp_path, monkeypatch, client):
     if client == "plain":
         monkeypatch.setitem(sys.modules, "httpx", None)  # the fallback client
     else:
-        pytest.importorskip("httpx")
+        import httpx  # noqa: F401  (a test dependency: the path under test needs it)
     spec = raw_module(
         tmp_path,
         "sock",

@@ -72,8 +72,9 @@ class FlaskRunner(AsgiRunner):
             executor.shutdown(wait=False)
 
     def _pop_app_context(self) -> None:
-        with self.wsgi_app.app_context():
-            pass
+        ctx = self.wsgi_app.app_context()
+        ctx.push()
+        ctx.pop()
 
 
 class _StderrErrors:
