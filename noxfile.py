@@ -84,7 +84,8 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """Type-check every distribution's src with mypy --strict."""
-    session.install(*ALL_INSTALL, "mypy>=1.10", "pydantic>=2.6", "types-redis")
+    # pytest and httpx: imported by pywatt-core's test helpers and its optional socket client.
+    session.install(*ALL_INSTALL, "mypy>=1.10", "pytest>=8", "httpx>=0.27")
     srcs = [f"pywatt-{d}/src" for d in DISTS]
     session.run("mypy", *srcs, env={"MYPYPATH": os.pathsep.join(srcs)})
 

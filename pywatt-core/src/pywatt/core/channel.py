@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import inspect
 import logging
-import math
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 from anyio.abc import TaskGroup
 
+from pywatt.core._reply import Reply
 from pywatt.core._stdio import ByteSink, ByteSource
 from pywatt.core.errors import (
     ChannelClosedError,
@@ -42,38 +42,15 @@ T = TypeVar("T")
 Handler = Callable[[Any], "Awaitable[None] | None"]
 
 
-class Waiter(Generic[T]):
-    """One pending request's reply slot."""
+class Waiter(Reply[T]):
+    """One pending request's reply slot, filed under the key its reply will carry."""
 
-    __slots__ = ("_error", "_event", "_value", "key", "kind")
+    __slots__ = ("key", "kind")
 
     def __init__(self, kind: str, key: str) -> None:
+        super().__init__()
         self.kind = kind
         self.key = key
-        self._event = anyio.Event()
-        self._value: T | None = None
-        self._error: BaseException | None = None
-
-    def resolve(self, value: T) -> None:
-        if not self._event.is_set():
-            self._value = value
-            self._event.set()
-
-    def fail(self, error: BaseException) -> None:
-        if not self._event.is_set():
-            self._error = error
-            self._event.set()
-
-    @property
-    def done(self) -> bool:
-        return self._event.is_set()
-
-    async def wait(self, timeout: float | None = None) -> T:
-        with anyio.fail_after(math.inf if timeout is None else timeout):
-            await self._event.wait()
-        if self._error is not None:
-            raise self._error
-        return self._value  # type: ignore[return-value]
 
 
 class _LineBuffer:

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from anyio.abc import ByteReceiveStream, Process
 
+from pywatt.core._reply import Reply as Pending
+from pywatt.core._reply import wait_any
 from pywatt.core.errors import (
     ModuleCrashed,
     ModuleStartError,
@@ -22,7 +24,6 @@ from pywatt.core.errors import (
     ModuleUnavailable,
     ProtocolError,
 )
-from pywatt.core.orchestrator._pending import Pending, wait_any
 from pywatt.core.orchestrator.logs import ModuleLog, parse_stderr_line
 
 if TYPE_CHECKING:

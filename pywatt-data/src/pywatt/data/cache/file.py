@@ -23,7 +23,8 @@ import anyio.to_thread
 
 from pywatt.core.errors import CacheBackendError
 from pywatt.data.cache._numbers import incremented
-from pywatt.data.cache.base import BackendStats, Cache
+from pywatt.data.cache._threaded import ThreadedStoreCache
+from pywatt.data.cache.base import BackendStats
 
 __all__ = ["FileCache"]
 
@@ -195,7 +196,7 @@ def _expiry(ttl: float | None) -> float:
     return 0.0 if ttl is None else time.time() + ttl
 
 
-class FileCache(Cache):
+class FileCache(ThreadedStoreCache):
     backend = "file"
 
     def __init__(self, directory: str | os.PathLike[str], *, namespace: str | None = None) -> None:
@@ -208,45 +209,6 @@ class FileCache(Cache):
             return await anyio.to_thread.run_sync(func, *args)
         except OSError as exc:
             raise CacheBackendError(f"file cache {self.directory}: {exc}") from exc
-
-    async def _get(self, key: str) -> bytes | None:
-        return await self._run(self._store.get, key)
-
-    async def _set(self, key: str, value: bytes, ttl: float | None) -> None:
-        await self._run(self._store.set, key, value, ttl)
-
-    async def _delete(self, key: str) -> bool:
-        return await self._run(self._store.delete, key)
-
-    async def _exists(self, key: str) -> bool:
-        return await self._run(self._store.get, key) is not None
-
-    async def _set_nx(self, key: str, value: bytes, ttl: float | None) -> bool:
-        return await self._run(self._store.set_nx, key, value, ttl)
-
-    async def _get_set(self, key: str, value: bytes) -> bytes | None:
-        return await self._run(self._store.get_set, key, value)
-
-    async def _increment(self, key: str, delta: int) -> int:
-        return await self._run(self._store.increment, key, delta)
-
-    async def _set_many(self, items: dict[str, bytes], ttl: float | None) -> None:
-        await self._run(self._store.set_many, items, ttl)
-
-    async def _get_many(self, keys: list[str]) -> dict[str, bytes]:
-        return await self._run(self._store.get_many, keys)
-
-    async def _delete_many(self, keys: list[str]) -> int:
-        return await self._run(self._store.delete_many, keys)
-
-    async def _clear(self, prefix: str) -> None:
-        await self._run(self._store.clear, prefix)
-
-    async def _unlock(self, key: str, token: bytes) -> bool:
-        return await self._run(self._store.unlock, key, token)
-
-    async def _stats(self, prefix: str) -> BackendStats:
-        return await self._run(self._store.stats, prefix)
 
     async def ping(self) -> bool:
         return await anyio.to_thread.run_sync(os.access, self.directory, os.W_OK)

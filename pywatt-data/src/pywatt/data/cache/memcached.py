@@ -25,7 +25,8 @@ from pymemcache.exceptions import MemcacheError
 from pywatt.core.errors import CacheBackendError
 from pywatt.data.cache._keys import memcached_key
 from pywatt.data.cache._numbers import incremented
-from pywatt.data.cache.base import BackendStats, Cache
+from pywatt.data.cache._threaded import ThreadedStoreCache
+from pywatt.data.cache.base import BackendStats
 
 if TYPE_CHECKING:
     from pywatt.data.cache.config import MemcachedCacheConfig
@@ -171,7 +172,7 @@ class _Store:
         return BackendStats(additional_metrics=metrics)
 
 
-class MemcachedCache(Cache):
+class MemcachedCache(ThreadedStoreCache):
     backend = "memcached"
 
     def __init__(self, config: MemcachedCacheConfig) -> None:
@@ -197,43 +198,8 @@ class MemcachedCache(Cache):
             where = f"{self.config.host}:{self.config.port}"
             raise CacheBackendError(f"memcached {where}: {type(exc).__name__}: {exc}") from exc
 
-    async def _get(self, key: str) -> bytes | None:
-        return await self._run(self._store.get, key)
-
-    async def _set(self, key: str, value: bytes, ttl: float | None) -> None:
-        await self._run(self._store.set, key, value, ttl)
-
-    async def _delete(self, key: str) -> bool:
-        return await self._run(self._store.delete, key)
-
-    async def _exists(self, key: str) -> bool:
-        return await self._run(self._store.get, key) is not None
-
-    async def _set_nx(self, key: str, value: bytes, ttl: float | None) -> bool:
-        return await self._run(self._store.set_nx, key, value, ttl)
-
-    async def _get_set(self, key: str, value: bytes) -> bytes | None:
-        return await self._run(self._store.get_set, key, value)
-
-    async def _increment(self, key: str, delta: int) -> int:
-        return await self._run(self._store.increment, key, delta)
-
-    async def _set_many(self, items: dict[str, bytes], ttl: float | None) -> None:
-        await self._run(self._store.set_many, items, ttl)
-
-    async def _get_many(self, keys: list[str]) -> dict[str, bytes]:
-        return await self._run(self._store.get_many, keys)
-
-    async def _delete_many(self, keys: list[str]) -> int:
-        return await self._run(self._store.delete_many, keys)
-
-    async def _clear(self, prefix: str) -> None:
-        await self._run(self._store.clear, prefix)
-
-    async def _unlock(self, key: str, token: bytes) -> bool:
-        return await self._run(self._store.unlock, key, token)
-
     async def _stats(self, prefix: str) -> BackendStats:
+        # Memcached reports server-wide figures only, so the prefix cannot narrow them.
         return await self._run(self._store.stats)
 
     async def ping(self) -> bool:

@@ -1,4 +1,4 @@
-"""A one-shot reply slot that a reader task fills and a requester awaits."""
+"""A one-shot reply slot that a reader task fills and a requester awaits (both sides)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ from typing import Generic, TypeVar
 
 import anyio
 
-__all__ = ["Pending", "wait_any"]
+__all__ = ["Reply", "wait_any"]
 
 T = TypeVar("T")
 
 
-class Pending(Generic[T]):
+class Reply(Generic[T]):
     def __init__(self) -> None:
         self._event = anyio.Event()
         self._value: T | None = None
@@ -27,14 +27,17 @@ class Pending(Generic[T]):
             self._error = error
             self._event.set()
 
-    async def wait(self, timeout: float) -> T:
+    @property
+    def done(self) -> bool:
+        return self._event.is_set()
+
+    async def wait(self, timeout: float | None = None) -> T:
         """The value; ``TimeoutError`` after ``timeout`` seconds, or the error it failed with."""
         with anyio.fail_after(timeout):
             await self._event.wait()
         if self._error is not None:
             raise self._error
-        assert self._value is not None
-        return self._value
+        return self._value  # type: ignore[return-value]
 
 
 async def wait_any(timeout: float, *events: anyio.Event) -> bool:
