@@ -345,6 +345,8 @@ class PyWattModule(Generic[T]):
         except Exception:
             logger.exception("HTTP server failed")
             ctx.stop.request("error")
+        finally:
+            sock.close()  # idempotent; the server may already have closed it
 
     async def _on_http(self, ctx: ModuleContext, msg: HttpRequest) -> None:
         from pywatt.core.messages import stdio_http_response
