@@ -476,3 +476,20 @@ async def test_required_tcp_channel_without_plugin_fails(plugins, caplog):
     async with ScriptedOrchestrator(no_app_module(), init=init, plugins=plugins) as orch:
         assert await orch.wait_exit() == 1
     assert "no 'tcp' channel plugin is installed" in caplog.text
+
+
+async def test_state_exposes_the_sdk_clients(plugins):
+    from pywatt.core.config import AppConfig
+    from pywatt.core.errors import ConfigError
+    from pywatt.core.state import AppState
+
+    async with ScriptedOrchestrator(no_app_module(secrets=["K"]), plugins=plugins) as orch:
+        await orch.answer_secrets({"K": "v"})
+        ctx, secrets = await _ready(orch)
+        assert ctx.state.secrets is secrets
+        assert (await ctx.state.secrets.get("K")).expose() == "v"
+        assert ctx.state.ports is ctx.state.extensions["ports"]
+        assert ctx.state.services is ctx.state.extensions["services"]
+    bare = AppState(config=AppConfig(module_id="m"), user=None)
+    with pytest.raises(ConfigError, match="'secrets'"):
+        _ = bare.secrets
