@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from fastapi import FastAPI
 
-from pywatt.core import AppConfig, AppState, Secret, pywatt_module
+from pywatt.core import AppConfig, AppState, Secret, ServeOptions, pywatt_module
 from pywatt.data import Cache, open_cache
 
 
@@ -21,14 +21,19 @@ class Hello:
 
 
 def build_state(config: AppConfig, secrets: dict[str, Secret[str]]) -> Hello:
-    # The orchestrator must know GREETING: bootstrap fails loudly rather than guess a default.
     return Hello(
         greeting=secrets["GREETING"].expose(),
         store=open_cache("memory://", namespace=config.module_id),
     )
 
 
-@pywatt_module(secrets=["GREETING"], state=build_state)
+# GREETING comes from the orchestrator; one that does not know it gets a logged warning and
+# the default, so the module still starts (a secret mapped to None would be required).
+@pywatt_module(
+    secrets={"GREETING": "Hello"},
+    state=build_state,
+    options=ServeOptions(secret_timeout=2.0),
+)
 def create_app(state: AppState[Hello]) -> FastAPI:
     hello = state.user
     app = FastAPI(title="hello")

@@ -493,3 +493,18 @@ async def test_state_exposes_the_sdk_clients(plugins):
     bare = AppState(config=AppConfig(module_id="m"), user=None)
     with pytest.raises(ConfigError, match="'secrets'"):
         _ = bare.secrets
+
+
+async def test_optional_secret_falls_back_to_its_default(plugins):
+    from pywatt.core.module import ServeOptions
+
+    module = no_app_module(
+        secrets={"REQUIRED": None, "GREETING": "Hello"}, options=ServeOptions(secret_timeout=0.3)
+    )
+    async with ScriptedOrchestrator(module, plugins=plugins) as orch:
+        await orch.answer_secrets({"REQUIRED": "r"})
+        assert await orch.receive_line() == b'{"op":"get_secret","name":"GREETING"}'
+        await orch.expect("announce")  # GREETING never answered: its default is used
+        ctx = await orch.context()
+        assert ctx.state.user["GREETING"].expose() == "Hello"
+        assert ctx.state.user["REQUIRED"].expose() == "r"

@@ -12,7 +12,7 @@ import inspect
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
 
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from pywatt.core.channel import ControlChannel
     from pywatt.core.messages import EndpointInfo, HttpRequest, InitBlob
     from pywatt.core.plugins import Plugins
-    from pywatt.core.secrets import Secret
+    from pywatt.core.secrets import Secret, SecretClient
     from pywatt.core.serving import AppRunner, HttpExchangeRequest, HttpExchangeResponse
 
 __all__ = ["ModuleContext", "PyWattModule", "ServeOptions", "current_module", "pywatt_module"]
@@ -46,6 +46,8 @@ logger = logging.getLogger("pywatt.core.module")
 
 T = TypeVar("T")
 StateBuilder = Callable[[AppConfig, "dict[str, Secret[str]]"], Any]
+#: Secret names (all required), or a mapping of name to a default (``None``: required).
+Secrets = Sequence[str] | Mapping[str, str | None]
 AppFactory = Callable[[AppState[Any]], Any]
 
 
@@ -59,6 +61,7 @@ class ServeOptions:
     :param drain_timeout: seconds in-flight requests get to finish on shutdown or SIGTERM.
     :param eof_grace: seconds the module takes at most to exit after stdin closes.
     :param framework: server adapter name; by default the first adapter supporting the app.
+    :param secret_timeout: seconds to wait for each ``secret`` reply (the reference's 5 s).
     """
 
     bind_http: bool = True
@@ -67,6 +70,7 @@ class ServeOptions:
     drain_timeout: float = 10.0
     eof_grace: float = 2.0
     framework: str | None = None
+    secret_timeout: float = 5.0
 
 
 @dataclass
@@ -108,13 +112,16 @@ class PyWattModule(Generic[T]):
         self,
         app_factory: AppFactory | None,
         *,
-        secrets: Sequence[str] = (),
+        secrets: Secrets = (),
         endpoints: Sequence[EndpointInfo] | None = None,
         state: StateBuilder | None = None,
         options: ServeOptions | None = None,
     ) -> None:
         self.app_factory = app_factory
-        self.secret_keys = list(secrets)
+        #: Secret name -> default; ``None`` means required (bootstrap fails without it).
+        self.secret_defaults: dict[str, str | None] = (
+            dict(secrets) if isinstance(secrets, Mapping) else dict.fromkeys(secrets)
+        )
         self.endpoints = None if endpoints is None else list(endpoints)
         self.state_builder = state
         self.options = options or ServeOptions()
@@ -234,11 +241,14 @@ class PyWattModule(Generic[T]):
         from pywatt.core.proxy import ServiceClient
         from pywatt.core.secrets import SecretClient
 
-        secrets_client = SecretClient(channel)
+        secrets_client = SecretClient(channel, timeout=self.options.secret_timeout)
         ports = PortNegotiator(channel)
         services = ServiceClient(channel)
         services.activate()
-        fetched = {key: await secrets_client.get(key) for key in self.secret_keys}
+        fetched = {
+            key: await _bootstrap_secret(secrets_client, key, default)
+            for key, default in self.secret_defaults.items()
+        }
         user_state: Any = fetched
         if self.state_builder is not None:
             user_state = self.state_builder(config, fetched)
@@ -421,6 +431,20 @@ class _ChannelHost:
         self._ctx.stop.request(reason)
 
 
+async def _bootstrap_secret(client: SecretClient, key: str, default: str | None) -> Secret[str]:
+    """A required secret or its failure; an optional one falls back to its default."""
+    from pywatt.core.errors import SecretTimeoutError
+    from pywatt.core.secrets import Secret
+
+    try:
+        return await client.get(key)
+    except SecretTimeoutError:
+        if default is None:
+            raise
+        logger.warning("orchestrator did not supply secret %s; using its default", key)
+        return Secret(key, default)
+
+
 def _select_runner(app: Any, framework: str | None, plugins: Plugins) -> AppRunner:
     registry = plugins.server_adapters
     if framework is not None:
@@ -438,7 +462,7 @@ def _select_runner(app: Any, framework: str | None, plugins: Plugins) -> AppRunn
 
 def pywatt_module(
     *,
-    secrets: Sequence[str] = (),
+    secrets: Secrets = (),
     endpoints: Sequence[EndpointInfo] | None = None,
     state: StateBuilder | None = None,
     options: ServeOptions | None = None,

@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from pywatt.core.module import PyWattModule, ServeOptions
+from pywatt.core.module import PyWattModule, Secrets, ServeOptions
 
 if TYPE_CHECKING:
     from pywatt.core.config import AppConfig
@@ -25,7 +25,7 @@ __all__ = ["ServeOptions", "build_module", "serve_module"]
 def build_module(
     app_builder: Callable[[AppState[Any]], Any],
     *,
-    secrets: Sequence[str] = (),
+    secrets: Secrets = (),
     endpoints: Sequence[EndpointInfo] | None = None,
     state_builder: Callable[[AppConfig, dict[str, Secret[str]]], Any] | None = None,
     framework: str | None = None,
@@ -43,7 +43,7 @@ def build_module(
 def serve_module(
     app_builder: Callable[[AppState[Any]], Any],
     *,
-    secrets: Sequence[str] = (),
+    secrets: Secrets = (),
     endpoints: Sequence[EndpointInfo] | None = None,
     state_builder: Callable[[AppConfig, dict[str, Secret[str]]], Any] | None = None,
     framework: str | None = None,
@@ -53,7 +53,8 @@ def serve_module(
 
     :param app_builder: ``(state) -> app``; a Starlette/FastAPI or Flask app (or any app a
         registered server adapter supports).
-    :param secrets: secret names fetched before the state is built.
+    :param secrets: secret names fetched before the state is built, or a mapping of name to
+        a default used when the orchestrator does not supply it (``None``: required).
     :param endpoints: announced endpoints; by default they are read from the app's routes.
     :param state_builder: ``(config, secrets) -> user state``, sync or async.
     :param framework: adapter name (``"starlette"``, ``"flask"``); by default detected.
