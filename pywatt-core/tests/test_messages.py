@@ -216,3 +216,29 @@ def test_decode_module_line_takes_both_stdout_shapes():
     assert isinstance(m.decode_module_line(b'{"op":"heartbeat_ack"}'), m.HeartbeatAck)
     with pytest.raises(UnknownOpError):
         m.decode_module_line(b'{"x":1}')
+
+
+@pytest.mark.parametrize(
+    ("decode", "line"),
+    [
+        (m.decode_o2m, '{"op":"secret","name":"A","value":"x","name":"B"}'),
+        (m.decode_m2o, '{"op":"get_secret","name":"A","name":"B"}'),
+        (
+            m.decode_init,
+            '{"orchestrator_api":"a","module_id":"m","module_id":"n","env":{},"listen":"/s"}',
+        ),
+    ],
+)
+def test_repeated_struct_field_is_rejected_like_serde(decode, line):
+    with pytest.raises(MessageValidationError, match="duplicate field `"):
+        decode(line)
+
+
+def test_repeated_map_key_or_unknown_key_is_accepted_like_serde():
+    msg = m.decode_o2m(
+        '{"op":"http_request","request_id":"r","method":"GET","uri":"/",'
+        '"headers":{"a":"1","a":"2"},"body":null,"x":1,"x":2}'
+    )
+    assert msg.headers == {"a": "2"}
+    # A field name that appears twice only inside a value is no duplicate.
+    assert m.decode_o2m('{"op":"secret","name":"name","value":"\\"name\\""}').value == '"name"'

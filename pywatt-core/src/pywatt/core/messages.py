@@ -513,16 +513,38 @@ def _raise_typed(exc: ValidationError, what: str, tagged: bool = True) -> None:
     raise MessageValidationError(f"{what}: field {'.'.join(loc)!r}: {first['msg']}") from exc
 
 
-def _check_duplicate_op(data: bytes | str) -> None:
-    """serde rejects a repeated ``op``; jiter keeps the last one, so look only when it can be."""
-    if (data.count(b'"op"') if isinstance(data, bytes) else data.count('"op"')) < 2:
+_FIELD_TOKENS: dict[type[BaseModel], tuple[tuple[str, bytes], ...]] = {}
+
+
+def _field_tokens(model: type[BaseModel]) -> tuple[tuple[str, bytes], ...]:
+    tokens = _FIELD_TOKENS.get(model)
+    if tokens is None:
+        names = dict.fromkeys(("op", *model.model_fields))
+        tokens = tuple((n, b'"' + n.encode() + b'"') for n in names)
+        _FIELD_TOKENS[model] = tokens
+    return tokens
+
+
+def _check_duplicate_fields(data: bytes | str, model: type[BaseModel]) -> None:
+    """serde rejects a repeated struct field; jiter keeps the last one, so look when it can be.
+
+    Only the message's own fields count (``op`` included): serde skips unknown keys unread, and
+    map-valued fields (``headers``, ``env``) keep their last value, as in Rust.
+    """
+    raw = data.encode() if isinstance(data, str) else data
+    repeated = [name for name, token in _field_tokens(model) if raw.count(token) > 1]
+    if not repeated:
         return
     try:
-        pairs = json.loads(data, object_pairs_hook=lambda kv: kv)
+        pairs = json.loads(raw, object_pairs_hook=lambda kv: kv)
     except ValueError:
         return  # the real parse already accepted it; nothing more to learn
-    if isinstance(pairs, list) and sum(1 for pair in pairs if pair[0] == "op") > 1:
-        raise MessageValidationError("duplicate field `op`")
+    if not isinstance(pairs, list):
+        return
+    keys = [key for key, _ in pairs]
+    for name in repeated:
+        if keys.count(name) > 1:
+            raise MessageValidationError(f"duplicate field `{name}`")
 
 
 def decode_o2m(data: bytes | str) -> OrchestratorToModule:
@@ -532,7 +554,7 @@ def decode_o2m(data: bytes | str) -> OrchestratorToModule:
     except ValidationError as exc:
         _raise_typed(exc, "orchestrator message")
         raise
-    _check_duplicate_op(data)
+    _check_duplicate_fields(data, type(msg))
     return msg
 
 
@@ -543,17 +565,19 @@ def decode_m2o(data: bytes | str) -> ModuleToOrchestrator:
     except ValidationError as exc:
         _raise_typed(exc, "module message")
         raise
-    _check_duplicate_op(data)
+    _check_duplicate_fields(data, type(msg))
     return msg
 
 
 def decode_init(data: bytes | str) -> InitBlob:
     """Parse the init line as a bare InitBlob (an ``op`` key, if any, is ignored)."""
     try:
-        return _INIT.validate_json(data, strict=True)
+        init = _INIT.validate_json(data, strict=True)
     except ValidationError as exc:
         _raise_typed(exc, "init", tagged=False)
         raise
+    _check_duplicate_fields(data, InitBlob)
+    return init
 
 
 # --- the stdio HTTP response wrapper (§5.1) ---------------------------------------------------
@@ -622,7 +646,7 @@ def decode_module_line(data: bytes | str) -> ModuleToOrchestrator | StdioHttpRes
             _raise_typed(exc, "module message")
             raise
     else:
-        _check_duplicate_op(data)
+        _check_duplicate_fields(data, type(msg))
         return msg
     try:
         return _STDIO.validate_json(data, strict=True)
