@@ -508,3 +508,14 @@ async def test_optional_secret_falls_back_to_its_default(plugins):
         ctx = await orch.context()
         assert ctx.state.user["GREETING"].expose() == "Hello"
         assert ctx.state.user["REQUIRED"].expose() == "r"
+
+
+async def test_a_second_init_is_ignored_with_a_warning(plugins, caplog):
+    async with ScriptedOrchestrator(no_app_module(), plugins=plugins) as orch:
+        await orch.expect("announce")
+        ctx = await orch.context()
+        await orch.send(dict(DEFAULT_INIT, module_id="other"))
+        await orch.send({"op": "rotated", "keys": [], "rotation_id": "after"})
+        await orch.expect("rotation_ack")
+        assert ctx.config.module_id == "test-module"
+    assert "ignored a second init message" in caplog.text

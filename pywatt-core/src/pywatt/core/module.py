@@ -271,6 +271,7 @@ class PyWattModule(Generic[T]):
             if self.options.bind_http and not config.ipc_only:
                 sock = await self._bind(init, ports)
         channel.on("http_request", lambda msg: self._on_http(ctx, msg))
+        channel.on("init", _ignore_late_init)
         ctx.listen = self._announced_listen(init, sock)
         endpoints = self._endpoints(ctx)
         from pywatt.core.messages import Announce
@@ -412,6 +413,11 @@ async def _handle_http(ctx: ModuleContext, request: HttpExchangeRequest) -> Http
         return await ctx.runner.handle(request)
     finally:
         ctx.in_flight -= 1
+
+
+def _ignore_late_init(msg: Any) -> None:
+    # The init line is read once; a later one changes nothing (as in the reference).
+    logger.warning("ignored a second init message", extra={"module_id": msg.module_id})
 
 
 class _ChannelHost:
