@@ -32,6 +32,7 @@ from pywatt.core.errors import (
     UnknownOpError,
 )
 
+
 def test_every_kind_of_vector_is_found(all_vectors):
     # The contract ships all five kinds; an empty one means the folder was not found or read.
     for kind, entries in all_vectors.items():
