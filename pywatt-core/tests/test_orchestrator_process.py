@@ -484,3 +484,22 @@ async def test_http_via_socket(tmp_path, monkeypatch, client):
         assert reply.body == b"you sent GET /path?q=1 HTTP/1.1"
         with pytest.raises(ModuleUnavailable, match="no module 'nope'; running: sock"):
             await orch.http_via_socket("nope", "GET", "/")
+
+
+async def test_a_stopped_module_id_can_be_started_again(tmp_path):
+    from pywatt.core.errors import ConfigError
+    from pywatt.core.orchestrator import ModuleSpec, Orchestrator, SecretSource
+
+    script = tmp_path / "again.py"
+    script.write_text("from pywatt.core import PyWattModule\nPyWattModule(None).run()\n")
+    env = {"PYWATT_LOAD_PLUGINS": "core"}
+    spec = ModuleSpec([sys.executable, str(script)], "again", env=env)
+    async with Orchestrator(SecretSource.from_dict({}), log_sink=lambda log: None) as orch:
+        first = await orch.start(spec)
+        with pytest.raises(ConfigError, match="already running"):
+            await orch.start(spec)
+        assert await first.stop(timeout=10) == 0
+        second = await orch.start(spec)
+        assert second is not first
+        assert second.pid != first.pid
+        assert orch.modules["again"] is second

@@ -298,7 +298,6 @@ class Session:
         old = self.handles.get(target.module_id)
         if old is not None:
             await self._stop_handle(old)
-            orch.modules.pop(target.module_id, None)  # the id is free for the new process
         try:
             await self._start_one(orch, target)
         except (PyWattError, OSError) as exc:

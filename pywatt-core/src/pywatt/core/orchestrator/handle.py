@@ -104,6 +104,16 @@ class ModuleHandle:
         return None if self._run is None else self._run.process.pid
 
     @property
+    def active(self) -> bool:
+        """Its process is alive (starting or serving) or due to be restarted: the id is taken."""
+        run = self._run
+        if run is None:
+            return True  # being launched
+        if not run.exited.is_set():
+            return True
+        return self.spec.restart and not self._stopping and self.restarts < self.spec.max_restarts
+
+    @property
     def running(self) -> bool:
         run = self._run
         return run is not None and run.announced.is_set() and not run.exited.is_set()

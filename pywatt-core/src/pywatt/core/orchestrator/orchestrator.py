@@ -88,14 +88,18 @@ class Orchestrator:
 
     async def start(self, spec: ModuleSpec) -> ModuleHandle:
         """Spawn the module and return once it announced (``ModuleStartError`` otherwise)."""
-        if spec.module_id in self.modules:
+        previous = self.modules.get(spec.module_id)
+        if previous is not None and previous.active:
             raise ConfigError(f"a module with id {spec.module_id!r} is already running")
         handle = ModuleHandle(spec, self)
         self.modules[spec.module_id] = handle
         try:
             await handle._launch()
         except BaseException:
-            del self.modules[spec.module_id]
+            if previous is None:
+                del self.modules[spec.module_id]
+            else:
+                self.modules[spec.module_id] = previous
             raise
         return handle
 
