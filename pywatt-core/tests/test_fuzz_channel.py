@@ -33,7 +33,8 @@ messages = st.builds(
         max_size=5,
     ),
 )
-garbage = st.binary(max_size=64).map(lambda b: b.replace(b"\n", b" ").decode("latin-1"))
+# Raw bytes, including invalid UTF-8 and stray carriage returns, one line each.
+garbage = st.binary(max_size=64).map(lambda b: b.replace(b"\n", b" "))
 lines = st.lists(messages | garbage | json_values.map(json.dumps), min_size=1, max_size=60)
 
 
@@ -45,9 +46,10 @@ def test_random_lines_never_break_the_module(batch):
         async with ScriptedOrchestrator(PyWattModule(None), plugins=plugins) as orch:
             await orch.expect("announce")
             for line in batch:
+                raw = line if isinstance(line, bytes) else line.encode()
                 # Shutdown would end the run early; everything else must be survived.
-                if '"shutdown"' not in line:
-                    await orch.send(line)
+                if b'"shutdown"' not in raw:
+                    await orch.send_raw(raw + b"\n")
             await orch.send({"op": "rotated", "keys": [], "rotation_id": "final"})
             while True:
                 msg = await orch.receive()
