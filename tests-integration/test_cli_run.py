@@ -328,3 +328,21 @@ def test_second_signal_kills_a_module_that_will_not_stop(run_cli, tmp_path):
     assert run.stop(signal.SIGINT, timeout=5) == 0
     assert "killing modules" in run.wait_line("SIGINT again", timeout=1)
     assert _gone(pid)
+
+
+def test_restart_brings_a_crashed_module_back(run_cli, tmp_path):
+    tiny = tmp_path / "tiny.py"
+    tiny.write_text(TINY.format(version=1))
+    run = run_cli(str(tiny), "--env", "GREETING=Hey", "--restart")
+    _status, first = run.request("GET", "/tiny/version")
+    status, _body = run.request("POST", "/tiny/exit")
+    assert status == 502
+    deadline = time.monotonic() + 60
+    while True:
+        status, body = run.request("GET", "/tiny/version")
+        if status == 200:
+            break
+        assert time.monotonic() < deadline, "the module was not restarted"
+        time.sleep(0.5)
+    assert body["pid"] != first["pid"]
+    assert run.stop() == 0

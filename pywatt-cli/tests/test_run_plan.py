@@ -126,3 +126,13 @@ def test_run_rejects_bad_env_and_via(scripts):
     assert "KEY=VALUE" in bad_env.output
     bad_via = CliRunner().invoke(cli, ["run", str(scripts[0]), "--via", "carrier-pigeon"])
     assert bad_via.exit_code == 2
+
+
+def test_restart_and_routing_flags_reach_the_module_spec(scripts):
+    from pywatt.cli.run import RunPlan, _spec
+
+    [target] = plan_targets([scripts[0]], (), ())
+    plain = _spec(RunPlan(targets=[target]), target)
+    assert (plain.restart, plain.tcp_channel) == (False, False)
+    asked = _spec(RunPlan(targets=[target], restart=True, routing=True), target)
+    assert (asked.restart, asked.tcp_channel) == (True, True)

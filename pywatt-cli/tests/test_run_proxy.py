@@ -34,6 +34,10 @@ class FakeHandle:
     calls: list[tuple[str, str, dict[str, str], bytes]] = field(default_factory=list)
     http_address: tuple[str, int] | str | None = None
 
+    @property
+    def running(self) -> bool:
+        return self.exit_code is None
+
     async def http(self, method, uri, headers=None, body=b"", timeout=30):
         if self.fail is not None:
             raise self.fail

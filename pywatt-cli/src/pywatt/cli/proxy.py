@@ -67,6 +67,9 @@ class ModuleHandleLike(Protocol):
     @property
     def exit_code(self) -> int | None: ...
 
+    @property
+    def running(self) -> bool: ...
+
     async def http(
         self,
         method: str,
@@ -129,7 +132,7 @@ class IpcForwarder:
 
     @property
     def alive(self) -> bool:
-        return self.handle.exit_code is None
+        return self.handle.running
 
     async def forward(
         self, method: str, uri: str, headers: dict[str, str], body: bytes
@@ -168,7 +171,7 @@ class HttpForwarder:
 
     @property
     def alive(self) -> bool:
-        return self.handle.exit_code is None
+        return self.handle.running
 
     async def forward(
         self, method: str, uri: str, headers: dict[str, str], body: bytes

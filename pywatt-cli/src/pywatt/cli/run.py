@@ -55,6 +55,8 @@ class RunPlan:
     reload: bool = False
     listen: Literal["tcp", "unix"] = "tcp"
     stop_timeout: float = 10.0
+    restart: bool = False
+    routing: bool = False
 
 
 def parse_env(pairs: Sequence[str]) -> dict[str, str]:
@@ -132,6 +134,8 @@ def _spec(plan: RunPlan, target: Target) -> ModuleSpec:
         module_id=target.module_id,
         env=dict(plan.env),
         listen=plan.listen,
+        restart=plan.restart,
+        tcp_channel=plan.routing,
     )
 
 
@@ -275,14 +279,16 @@ class Session:
     async def watch(self, orch: Orchestrator) -> None:
         """Report modules that exit; with ``--reload``, restart a module whose file changed."""
         mtimes = {t.module_id: _mtime(t.watch) for t in self.plan.targets}
-        reported: list[ModuleHandle] = []
+        reported: set[tuple[int, int]] = set()  # (handle, restart number) already reported
         while True:
             await anyio.sleep(_POLL)
             for target in self.plan.targets:
                 handle = self.handles.get(target.module_id)
-                if handle is not None and handle.exit_code is not None and handle not in reported:
-                    reported.append(handle)
-                    self.echo(f"pywatt: {target.module_id} exited with code {handle.exit_code}")
+                if handle is not None and handle.exit_code is not None:
+                    key = (id(handle), handle.restarts)
+                    if key not in reported:
+                        reported.add(key)
+                        self.echo(f"pywatt: {target.module_id} exited with code {handle.exit_code}")
                 if not self.plan.reload or target.watch is None:
                     continue
                 now = _mtime(target.watch)
@@ -419,6 +425,14 @@ async def run_session(plan: RunPlan, echo: Callable[[str], None]) -> int:
     show_default=True,
     help="Socket each module serves HTTP on.",
 )
+@click.option(
+    "--restart", is_flag=True, help="Restart a module that crashes, with backoff (up to 5 times)."
+)
+@click.option(
+    "--routing",
+    is_flag=True,
+    help="Give each module a TCP channel so modules can route messages to each other.",
+)
 def run_command(
     modules: tuple[Path, ...],
     commands: tuple[str, ...],
@@ -430,6 +444,8 @@ def run_command(
     env_pairs: tuple[str, ...],
     reload: bool,
     listen: Literal["tcp", "unix"],
+    restart: bool,
+    routing: bool,
 ) -> None:
     """Run modules under the dev orchestrator behind one HTTP proxy.
 
@@ -444,5 +460,7 @@ def run_command(
         secrets_file=secrets_file,
         reload=reload,
         listen=listen,
+        restart=restart,
+        routing=routing,
     )
     sys.exit(anyio.run(run_session, plan, click.echo))

@@ -139,6 +139,7 @@ class ModuleHandle:
         from pywatt.core.messages import Init, TcpChannelConfig, parse_listen_address
 
         spec, orch = self.spec, self._orch
+        self.exit_code = None  # the exit code of the current process; None while it lives
         self._assigned_listen = orch._assign_listen(spec)
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **spec.env}
         env["PYWATT_MODULE_ID"] = spec.module_id
