@@ -128,7 +128,7 @@ def build(session: nox.Session) -> None:
 @nox.session
 def docs(session: nox.Session) -> None:
     """Build the documentation site with mkdocs --strict."""
-    session.install("mkdocs>=1.6")
+    session.install("mkdocs>=1.6", "mkdocstrings[python]>=0.26")
     session.run("mkdocs", "build", "--strict", "--site-dir", str(ROOT / ".nox" / "site"))
 
 
