@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, TypeVar, Union
 
 from pydantic import (
     BaseModel,
@@ -441,37 +441,33 @@ def _check_duplicate_fields(data: bytes | str, model: type[BaseModel]) -> None:
             raise MessageValidationError(f"duplicate field `{name}`")
 
 
+_M = TypeVar("_M")
+
+
+def _decode(adapter: TypeAdapter[_M], data: bytes | str, what: str, *, tagged: bool = True) -> _M:
+    """One strict parse on a prebuilt adapter, with serde's errors as typed ones."""
+    try:
+        msg = adapter.validate_json(data, strict=True)
+    except ValidationError as exc:
+        _raise_typed(exc, what, tagged=tagged)
+        raise
+    _check_duplicate_fields(data, type(msg))  # type: ignore[arg-type]
+    return msg
+
+
 def decode_o2m(data: bytes | str) -> OrchestratorToModule:
     """Parse one orchestrator→module line or frame."""
-    try:
-        msg = _O2M.validate_json(data, strict=True)
-    except ValidationError as exc:
-        _raise_typed(exc, "orchestrator message")
-        raise
-    _check_duplicate_fields(data, type(msg))
-    return msg
+    return _decode(_O2M, data, "orchestrator message")
 
 
 def decode_m2o(data: bytes | str) -> ModuleToOrchestrator:
     """Parse one module→orchestrator line or enveloped ``content``."""
-    try:
-        msg = _M2O.validate_json(data, strict=True)
-    except ValidationError as exc:
-        _raise_typed(exc, "module message")
-        raise
-    _check_duplicate_fields(data, type(msg))
-    return msg
+    return _decode(_M2O, data, "module message")
 
 
 def decode_init(data: bytes | str) -> InitBlob:
     """Parse the init line as a bare InitBlob (an ``op`` key, if any, is ignored)."""
-    try:
-        init = _INIT.validate_json(data, strict=True)
-    except ValidationError as exc:
-        _raise_typed(exc, "init", tagged=False)
-        raise
-    _check_duplicate_fields(data, InitBlob)
-    return init
+    return _decode(_INIT, data, "init", tagged=False)
 
 
 # --- the stdio HTTP response wrapper (§5.1) ---------------------------------------------------
