@@ -206,11 +206,13 @@ class PyWattModule(Generic[T]):
                 return code
             self._ready.set()
             reason = await stop.wait()
+            # A stop the module did not ask for itself (its HTTP server died) is a failure.
+            code = 1 if reason == "error" else 0
             if hard_exit:
                 grace = self.options.eof_grace
                 if reason != "eof" and ctx.in_flight:
                     grace += self.options.drain_timeout
-                arm_exit_deadline(grace + 0.25, code=0)
+                arm_exit_deadline(grace + 0.25, code=code)
             await self._stop(ctx, reason, plugins)
             tg.cancel_scope.cancel()
         return code
