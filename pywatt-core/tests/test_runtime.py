@@ -519,3 +519,51 @@ async def test_a_second_init_is_ignored_with_a_warning(plugins, caplog):
         await orch.expect("rotation_ack")
         assert ctx.config.module_id == "test-module"
     assert "ignored a second init message" in caplog.text
+
+
+class _DyingServerAdapter:
+    """A third-party adapter whose socket server dies at once: the module must not hang."""
+
+    name = "dying"
+
+    def supports(self, app):
+        return True
+
+    def wrap(self, app):
+        return _DyingRunner()
+
+
+class _DyingRunner:
+    async def startup(self):
+        return None
+
+    async def handle(self, request):
+        from pywatt.core.serving import HttpExchangeResponse
+
+        return HttpExchangeResponse(200, {}, b"")
+
+    async def serve(self, sock, *, stop, drain_timeout=10.0):
+        raise RuntimeError("listener died")
+
+    async def shutdown(self):
+        return None
+
+    def endpoints(self):
+        return []
+
+
+async def test_a_dying_http_server_stops_the_module_with_status_1(caplog):
+    from pywatt.core import hookimpl
+
+    class Adapters:
+        @hookimpl
+        def pywatt_register_server_adapters(self, register):
+            register("dying", _DyingServerAdapter())
+
+    plugins = build_plugins(entry_points=[], extra=[("dying", Adapters())], env={})
+    module = PyWattModule(lambda state: object())
+    async with ScriptedOrchestrator(module, plugins=plugins) as orch:
+        await orch.expect("announce")
+        assert await orch.wait_exit() == 1
+    assert "HTTP server failed" in caplog.text
+    assert "listener died" in caplog.text
