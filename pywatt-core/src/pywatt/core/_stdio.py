@@ -24,7 +24,7 @@ class ByteSource(Protocol):
 
 
 class ByteSink(Protocol):
-    async def write(self, data: bytes) -> None: ...
+    async def write(self, data: bytes | bytearray) -> None: ...
 
 
 class FdSource:
@@ -81,10 +81,10 @@ class FdSink:
     def __init__(self, fd: int) -> None:
         self._fd = fd
 
-    async def write(self, data: bytes) -> None:
+    async def write(self, data: bytes | bytearray) -> None:
         await anyio.to_thread.run_sync(self._write_all, data, abandon_on_cancel=True)
 
-    def _write_all(self, data: bytes) -> None:
+    def _write_all(self, data: bytes | bytearray) -> None:
         view = memoryview(data)
         while view:
             written = os.write(self._fd, view)
@@ -108,8 +108,8 @@ class MemorySink:
     def __init__(self, send: ObjectSendStream[bytes]) -> None:
         self._send = send
 
-    async def write(self, data: bytes) -> None:
+    async def write(self, data: bytes | bytearray) -> None:
         try:
-            await self._send.send(data)
+            await self._send.send(bytes(data))
         except (anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
             raise BrokenPipeError("peer closed the stream") from exc

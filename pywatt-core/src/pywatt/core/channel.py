@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import anyio
 from anyio.abc import TaskGroup
 
+from pywatt.core._lines import DEFAULT_MAX_LINE, Line, LineSplitter, OversizedLine
 from pywatt.core._reply import Reply
 from pywatt.core._stdio import ByteSink, ByteSource
 from pywatt.core.errors import (
     ChannelClosedError,
     InitError,
-    OversizedMessageError,
     ProtocolError,
 )
 
@@ -35,11 +35,13 @@ logger = logging.getLogger("pywatt.core.channel")
 
 #: The init line may not exceed 1 MiB before its newline (reference: security/handshake.rs).
 INIT_MAX_BYTES = 1024 * 1024
-#: Runtime lines carry HTTP bodies as integer arrays (~4 bytes per body byte): allow 256 MiB.
-DEFAULT_MAX_LINE = 256 * 1024 * 1024
+
+#: Batches up to this size are joined into one write; larger lines are written as they are.
+_COALESCE_MAX = 1 << 20
 
 T = TypeVar("T")
 Handler = Callable[[Any], "Awaitable[None] | None"]
+OversizedHandler = Callable[[OversizedLine], "Awaitable[None] | None"]
 
 
 class Waiter(Reply[T]):
@@ -53,42 +55,6 @@ class Waiter(Reply[T]):
         self.key = key
 
 
-class _LineBuffer:
-    """Splits a byte stream into lines, discarding (not buffering) oversized ones."""
-
-    def __init__(self, max_line: int) -> None:
-        self.max_line = max_line
-        self._buf = bytearray()
-        self._skipping = False
-
-    def feed(self, chunk: bytes) -> list[bytes | OversizedMessageError]:
-        out: list[bytes | OversizedMessageError] = []
-        self._buf += chunk
-        while True:
-            nl = self._buf.find(b"\n")
-            if nl < 0:
-                if len(self._buf) > self.max_line and not self._skipping:
-                    self._skipping = True
-                    out.append(OversizedMessageError(f"line exceeds {self.max_line} bytes"))
-                if self._skipping:
-                    self._buf.clear()
-                return out
-            line = bytes(self._buf[:nl])
-            del self._buf[: nl + 1]
-            if self._skipping:
-                self._skipping = False
-                continue
-            if len(line) > self.max_line:
-                out.append(OversizedMessageError(f"line exceeds {self.max_line} bytes"))
-                continue
-            out.append(line)
-
-    def take_rest(self) -> bytes:
-        rest = bytes(self._buf)
-        self._buf.clear()
-        return rest
-
-
 class ControlChannel:
     """The module's side of the stdio protocol."""
 
@@ -97,10 +63,14 @@ class ControlChannel:
     ) -> None:
         self._source = source
         self._sink = sink
-        self._lines = _LineBuffer(max_line)
+        self._lines = LineSplitter(max_line)
+        self._early: list[Line | OversizedLine] = []
+        #: Called with each discarded oversized line, after it is logged (the module answers
+        #: an oversized ``http_request`` with 413 from here).
+        self.on_oversized: OversizedHandler | None = None
         self._pending: dict[tuple[str, str], list[Waiter[Any]]] = {}
         self._handlers: dict[str, Handler] = {}
-        self._send, self._outbox = anyio.create_memory_object_stream[bytes](4096)
+        self._send, self._outbox = anyio.create_memory_object_stream[bytes | bytearray](4096)
         self._closed = False
         self._unwritten = 0
         self._writer_started = False
@@ -113,21 +83,23 @@ class ControlChannel:
         """Read and parse the first line, under the 1 MiB cap, keeping later bytes buffered."""
         from pywatt.core.messages import decode_init
 
-        head = _LineBuffer(INIT_MAX_BYTES)
+        head = LineSplitter(INIT_MAX_BYTES)
         while True:
             chunk = await self._source.receive()
             if not chunk:
                 raise InitError("stdin closed unexpectedly during handshake")
-            for item in head.feed(chunk):
-                if isinstance(item, OversizedMessageError):
-                    raise InitError(f"init line exceeds {INIT_MAX_BYTES} bytes")
-                rest = head.take_rest()
-                # Later lines already read stay queued for the runtime loop.
-                self._early = self._lines.feed(rest) if rest else []
-                try:
-                    return decode_init(item)
-                except ProtocolError as exc:
-                    raise InitError(f"invalid init line: {exc}") from exc
+            nl = chunk.find(b"\n")
+            items = head.feed(chunk if nl < 0 else chunk[: nl + 1])
+            if not items and not head.discarding:
+                continue
+            if not items or isinstance(items[0], OversizedLine):
+                raise InitError(f"init line exceeds {INIT_MAX_BYTES} bytes")
+            # Later lines already read stay queued for the runtime loop.
+            self._early = self._lines.feed(chunk[nl + 1 :])
+            try:
+                return decode_init(items[0])
+            except ProtocolError as exc:
+                raise InitError(f"invalid init line: {exc}") from exc
 
     # -- writing --------------------------------------------------------------------------
 
@@ -137,25 +109,34 @@ class ControlChannel:
 
         await self.send_line(encode(message))
 
-    async def send_line(self, line: bytes) -> None:
+    async def send_line(self, line: bytes | bytearray) -> None:
+        """Queue one line (without its newline) for stdout."""
         if self._closed:
             raise ChannelClosedError("control channel is closed")
         self._unwritten += 1
-        await self._send.send(line + b"\n")
+        await self._send.send(line)
 
     async def _writer(self) -> None:
         self._writer_started = True
         async with self._outbox:
             async for line in self._outbox:
                 batch = [line]
+                size = len(line)
                 # Coalesce whatever is already queued into one write.
-                while len(batch) < 256:
+                while len(batch) < 256 and size < _COALESCE_MAX:
                     try:
                         batch.append(self._outbox.receive_nowait())
                     except (anyio.WouldBlock, anyio.EndOfStream):
                         break
+                    size += len(batch[-1])
                 try:
-                    await self._sink.write(b"".join(batch))
+                    if size < _COALESCE_MAX:
+                        await self._sink.write(b"\n".join(batch) + b"\n")
+                    else:
+                        # Large lines go out as they are: joining would copy them.
+                        for item in batch:
+                            await self._sink.write(item)
+                            await self._sink.write(b"\n")
                 except OSError as exc:
                     logger.error("stdout write failed, orchestrator gone? %s", exc)
                     self._closed = True
@@ -216,7 +197,8 @@ class ControlChannel:
 
         self._tg = task_group
         task_group.start_soon(self._writer)
-        for item in getattr(self, "_early", []):
+        early, self._early = self._early, []
+        for item in early:
             if await self._dispatch_item(item, decode_o2m):
                 return "shutdown"
         while True:
@@ -233,24 +215,25 @@ class ControlChannel:
 
     async def _dispatch_item(
         self,
-        item: bytes | OversizedMessageError,
-        decode: Callable[[bytes], OrchestratorToModule],
+        item: Line | OversizedLine,
+        decode: Callable[[Line], OrchestratorToModule],
     ) -> bool:
         from pywatt.core.logs import describe_line
 
-        if isinstance(item, OversizedMessageError):
+        if isinstance(item, OversizedLine):
             self.errors += 1
             logger.error("dropped stdin line: %s", item, extra={"error": type(item).__name__})
+            if self.on_oversized is not None:
+                self._run_handler(self.on_oversized, item, "oversized line")
             return False
-        line = item.rstrip()
         try:
-            msg = decode(line)
+            msg = decode(item)
         except ProtocolError as exc:
             self.errors += 1
             logger.warning(
                 "ignored invalid stdin line: %s",
                 exc,
-                extra={"error": type(exc).__name__, "line": describe_line(_text(line))},
+                extra={"error": type(exc).__name__, "line": describe_line(item)},
             )
             return False
         op: str = msg.op
@@ -260,14 +243,17 @@ class ControlChannel:
         if handler is None:
             logger.debug("no handler for op %s", op)
             return False
+        self._run_handler(handler, msg, op)
+        return False
+
+    def _run_handler(self, handler: Callable[[Any], Any], arg: Any, what: str) -> None:
         try:
-            result = handler(msg)
+            result = handler(arg)
             if inspect.isawaitable(result):
                 assert self._tg is not None
-                self._tg.start_soon(_await_logged, result, op)
+                self._tg.start_soon(_await_logged, result, what)
         except Exception:
-            logger.exception("handler for op %s failed", op)
-        return False
+            logger.exception("handler for %s failed", what)
 
     def close(self) -> None:
         """Fail every pending request and stop accepting sends."""
@@ -287,12 +273,8 @@ class ControlChannel:
                 await anyio.sleep(0.005)
 
 
-async def _await_logged(awaitable: Awaitable[None], op: str) -> None:
+async def _await_logged(awaitable: Awaitable[None], what: str) -> None:
     try:
         await awaitable
     except Exception:
-        logger.exception("handler for op %s failed", op)
-
-
-def _text(line: bytes) -> str:
-    return line.decode("utf-8", "replace")
+        logger.exception("handler for %s failed", what)

@@ -64,10 +64,22 @@ class UnknownOpError(ProtocolError):
 
     def __init__(self, op: object, known: list[str] | None = None) -> None:
         self.op = op
-        detail = f"unknown op {op!r}" if isinstance(op, str) else f"invalid op {op!r}"
+        # The op's value is not shown: a line we cannot read may be a secret delivery in a
+        # spelling we do not know, and its values must not reach the log.
+        if isinstance(op, str):
+            detail = f"unknown op (a {len(op)}-character string)"
+        elif op is None:
+            detail = "missing op"
+        else:
+            detail = f"invalid op (a JSON {_json_kind(op)}, not a string)"
         if known:
             detail += f"; expected one of: {', '.join(known)}"
         super().__init__(detail)
+
+
+def _json_kind(value: object) -> str:
+    kinds = {dict: "object", list: "array", bool: "boolean", int: "number", float: "number"}
+    return kinds.get(type(value), type(value).__name__)
 
 
 class MessageValidationError(ProtocolError):

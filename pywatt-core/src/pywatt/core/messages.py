@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Callable
 from typing import Annotated, Any, Literal, TypeVar, Union
 
 from pydantic import (
@@ -23,6 +24,13 @@ from pydantic import (
 )
 from pydantic_core import PydanticSerializationError, to_json
 
+from pywatt.core._bodies import (
+    FAST_PATH_MIN,
+    null_sentinel,
+    render_octets,
+    sentinel_at,
+    split_body,
+)
 from pywatt.core._wire import JsonValue, WireBytes, fix_floats
 from pywatt.core.addresses import ListenAddress, SocketAddr, parse_listen_address
 from pywatt.core.envelope import EncodedMessage
@@ -75,6 +83,7 @@ __all__ = [
     "decode_module_line",
     "decode_o2m",
     "encode",
+    "oversized_http_request_id",
     "parse_listen_address",
     "stdio_http_response",
 ]
@@ -407,45 +416,59 @@ def _raise_typed(exc: ValidationError, what: str, tagged: bool = True) -> None:
     raise MessageValidationError(f"{what}: field {'.'.join(loc)!r}: {first['msg']}") from exc
 
 
-_FIELD_TOKENS: dict[type[BaseModel], tuple[tuple[str, bytes], ...]] = {}
+_KEY_PATTERNS: dict[type[BaseModel], tuple[frozenset[str], re.Pattern[bytes]]] = {}
 
 
-def _field_tokens(model: type[BaseModel]) -> tuple[tuple[str, bytes], ...]:
-    tokens = _FIELD_TOKENS.get(model)
-    if tokens is None:
-        names = dict.fromkeys(("op", *model.model_fields))
-        tokens = tuple((n, b'"' + n.encode() + b'"') for n in names)
-        _FIELD_TOKENS[model] = tokens
-    return tokens
+def _key_pattern(model: type[BaseModel]) -> tuple[frozenset[str], re.Pattern[bytes]]:
+    found = _KEY_PATTERNS.get(model)
+    if found is None:
+        names = frozenset(("op", *model.model_fields))
+        alternatives = b"|".join(re.escape(n.encode()) for n in sorted(names))
+        found = names, re.compile(b'"(' + alternatives + rb')"\s*:')
+        _KEY_PATTERNS[model] = found
+    return found
 
 
-def _check_duplicate_fields(data: bytes | str, model: type[BaseModel]) -> None:
+def _check_duplicate_fields(data: bytes | bytearray | str, model: type[BaseModel]) -> None:
     """serde rejects a repeated struct field; jiter keeps the last one, so look when it can be.
 
     Only the message's own fields count (``op`` included): serde skips unknown keys unread, and
-    map-valued fields (``headers``, ``env``) keep their last value, as in Rust.
+    map-valued fields (``headers``, ``env``) keep their last value, as in Rust. Keys compare as
+    decoded: ``"\\u006fp"`` is ``op``. In a line without a backslash no key is escaped and every
+    ``"name":`` is a key, so one regex pass decides; otherwise the keys are read for real.
     """
     raw = data.encode() if isinstance(data, str) else data
-    repeated = [name for name, token in _field_tokens(model) if raw.count(token) > 1]
-    if not repeated:
-        return
+    names, pattern = _key_pattern(model)
+    if b"\\" not in raw:
+        seen = pattern.findall(raw)
+        if len(seen) == len(set(seen)):
+            return
     try:
         pairs = json.loads(raw, object_pairs_hook=lambda kv: kv)
     except ValueError:
         return  # the real parse already accepted it; nothing more to learn
     if not isinstance(pairs, list):
         return
-    keys = [key for key, _ in pairs]
-    for name in repeated:
+    keys = [key for key, _ in pairs if key in names]
+    for name in keys:
         if keys.count(name) > 1:
             raise MessageValidationError(f"duplicate field `{name}`")
 
 
 _M = TypeVar("_M")
+Data = bytes | bytearray | str
 
 
-def _decode(adapter: TypeAdapter[_M], data: bytes | str, what: str, *, tagged: bool = True) -> _M:
+def _decode(adapter: TypeAdapter[_M], data: Data, what: str, *, tagged: bool = True) -> _M:
     """One strict parse on a prebuilt adapter, with serde's errors as typed ones."""
+    if len(data) >= FAST_PATH_MIN and not isinstance(data, str):
+
+        def again(rest: bytes) -> _M:
+            return _decode(adapter, rest, what, tagged=tagged)
+
+        large = _decode_with_body(data, ("body",), again)
+        if large is not None:
+            return large
     try:
         msg = adapter.validate_json(data, strict=True)
     except ValidationError as exc:
@@ -455,17 +478,43 @@ def _decode(adapter: TypeAdapter[_M], data: bytes | str, what: str, *, tagged: b
     return msg
 
 
-def decode_o2m(data: bytes | str) -> OrchestratorToModule:
+def _decode_with_body(
+    data: bytes | bytearray, path: tuple[str, ...], decode: Callable[[bytes], _M]
+) -> _M | None:
+    """Decode a long line whose byte body sits at ``path`` without an int object per byte.
+
+    None means "take the generic path": the line is not of that shape, or is invalid (the
+    generic path then reports exactly why).
+    """
+    split = split_body(data)
+    if split is None:
+        return None
+    rest, body = split
+    try:
+        shape = json.loads(rest)
+    except ValueError:
+        return None
+    if not sentinel_at(shape, path):
+        return None
+    msg = decode(null_sentinel(rest))
+    if not isinstance(msg, BaseModel) or "body" not in type(msg).model_fields:
+        return None
+    if getattr(msg, "body", b"") is not None:
+        return None
+    return msg.model_copy(update={"body": body})
+
+
+def decode_o2m(data: Data) -> OrchestratorToModule:
     """Parse one orchestrator→module line or frame."""
     return _decode(_O2M, data, "orchestrator message")
 
 
-def decode_m2o(data: bytes | str) -> ModuleToOrchestrator:
+def decode_m2o(data: Data) -> ModuleToOrchestrator:
     """Parse one module→orchestrator line or enveloped ``content``."""
     return _decode(_M2O, data, "module message")
 
 
-def decode_init(data: bytes | str) -> InitBlob:
+def decode_init(data: Data) -> InitBlob:
     """Parse the init line as a bare InitBlob (an ``op`` key, if any, is ignored)."""
     return _decode(_INIT, data, "init", tagged=False)
 
@@ -504,13 +553,14 @@ def stdio_http_response(
     *,
     source: str,
     message_id: str | None = None,
-) -> bytes:
+) -> bytes | bytearray:
     """The stdout line answering a stdio ``http_request``: every object has sorted keys."""
     if not 0 <= status_code <= 65535:
         raise MessageEncodeError(f"status_code {status_code} is not a u16")
+    large = body is not None and len(body) >= FAST_PATH_MIN
     line = {
         "content": {
-            "body": None if body is None else list(body),
+            "body": None if body is None or large else list(body),
             "headers": dict(sorted(headers.items())),
             "request_id": request_id,
             "status_code": status_code,
@@ -522,13 +572,53 @@ def stdio_http_response(
         },
     }
     try:
-        return to_json(line)
+        data = to_json(line)
     except PydanticSerializationError as exc:
         raise MessageEncodeError(f"cannot encode the HTTP response: {exc}") from exc
+    if not large:
+        return data
+    # "body" is the first key of "content": splice the array in where the null is.
+    assert body is not None
+    head = b'{"content":{"body":null'
+    out = bytearray(b'{"content":{"body":')
+    render_octets(body, out)
+    out += memoryview(data)[len(head) :]
+    return out
 
 
-def decode_module_line(data: bytes | str) -> ModuleToOrchestrator | StdioHttpResponse:
+_HTTP_REQUEST_OP = re.compile(rb'"op"\s*:\s*"http_request"')
+_REQUEST_ID = re.compile(rb'"request_id"\s*:\s*("(?:[^"\\]|\\.){0,512}")')
+
+
+def oversized_http_request_id(head: bytes, tail: bytes) -> str | None:
+    """The ``request_id`` of an ``http_request`` line known only by its two ends, if any.
+
+    Outside a string a ``"name"`` token is always a key (inside one its quotes are escaped),
+    so the two searches cannot be fooled by header values. The reference writes the id near
+    the start; it may also come after the body, hence the tail.
+    """
+    if not (_HTTP_REQUEST_OP.search(head) or _HTTP_REQUEST_OP.search(tail)):
+        return None
+    found = _REQUEST_ID.search(head)
+    if found is None:
+        matches = list(_REQUEST_ID.finditer(tail))
+        found = matches[-1] if matches else None
+    if found is None:
+        return None
+    try:
+        value = json.loads(found.group(1))
+    except ValueError:
+        return None
+    return value if isinstance(value, str) else None
+
+
+def decode_module_line(data: Data) -> ModuleToOrchestrator | StdioHttpResponse:
     """Orchestrator side of stdout: an op-tagged message, or else the HTTP response wrapper."""
+    if len(data) >= FAST_PATH_MIN and not isinstance(data, str):
+        for path in (("content", "body"), ("body",)):
+            large = _decode_with_body(data, path, decode_module_line)
+            if large is not None:
+                return large
     try:
         msg = _M2O.validate_json(data, strict=True)
     except ValidationError as exc:
