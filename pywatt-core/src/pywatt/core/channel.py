@@ -7,6 +7,7 @@ handler. Writes go through one task, so lines never interleave.
 
 from __future__ import annotations
 
+import collections
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
@@ -38,6 +39,8 @@ INIT_MAX_BYTES = 1024 * 1024
 
 #: Batches up to this size are joined into one write; larger lines are written as they are.
 _COALESCE_MAX = 1 << 20
+#: Senders wait while this much is queued for a slow reader.
+_QUEUE_MAX = 64 << 20
 
 T = TypeVar("T")
 Handler = Callable[[Any], "Awaitable[None] | None"]
@@ -70,10 +73,14 @@ class ControlChannel:
         self.on_oversized: OversizedHandler | None = None
         self._pending: dict[tuple[str, str], list[Waiter[Any]]] = {}
         self._handlers: dict[str, Handler] = {}
-        self._send, self._outbox = anyio.create_memory_object_stream[bytes | bytearray](4096)
+        # The writer's queue: chunks ready for stdout, newlines included, in order.
+        self._queue: collections.deque[bytes | bytearray | memoryview] = collections.deque()
+        self._queued = 0  # bytes in the queue
+        self._writing = False
+        self._wake = anyio.Event()
+        self._drained = anyio.Event()
+        self._drained.set()
         self._closed = False
-        self._unwritten = 0
-        self._writer_started = False
         self._tg: TaskGroup | None = None
         self.errors = 0  # bad lines seen; for diagnostics and tests
 
@@ -110,39 +117,71 @@ class ControlChannel:
         await self.send_line(encode(message))
 
     async def send_line(self, line: bytes | bytearray) -> None:
-        """Queue one line (without its newline) for stdout."""
+        """Write one line (without its newline) to stdout, in order with every other line.
+
+        With nothing queued, a short line is written at once, with no task switch; what the
+        pipe cannot take now is queued for the writer task, as are long lines.
+        """
         if self._closed:
             raise ChannelClosedError("control channel is closed")
-        self._unwritten += 1
-        await self._send.send(line)
+        if not self._queue and not self._writing and len(line) < _COALESCE_MAX:
+            data = line + b"\n"
+            try:
+                written = self._sink.write_nowait(data)
+            except OSError as exc:
+                self._write_failed(exc)
+                return
+            if written == len(data):
+                return
+            self._enqueue(memoryview(data)[written:])
+        else:
+            # Two chunks, not line + newline: a long line is never copied.
+            self._enqueue(line)
+            self._enqueue(b"\n")
+        while self._queued > _QUEUE_MAX and not self._closed:
+            await self._drained.wait()
+
+    def _enqueue(self, chunk: bytes | bytearray | memoryview) -> None:
+        self._queue.append(chunk)
+        self._queued += len(chunk)
+        if self._drained.is_set():
+            self._drained = anyio.Event()
+        self._wake.set()
+
+    def _write_failed(self, exc: OSError) -> None:
+        logger.error("stdout write failed, orchestrator gone? %s", exc)
+        self._closed = True
+        self._queue.clear()
+        self._queued = 0
+        self._drained.set()
 
     async def _writer(self) -> None:
-        self._writer_started = True
-        async with self._outbox:
-            async for line in self._outbox:
-                batch = [line]
-                size = len(line)
-                # Coalesce whatever is already queued into one write.
-                while len(batch) < 256 and size < _COALESCE_MAX:
-                    try:
-                        batch.append(self._outbox.receive_nowait())
-                    except (anyio.WouldBlock, anyio.EndOfStream):
-                        break
-                    size += len(batch[-1])
-                try:
-                    if size < _COALESCE_MAX:
-                        await self._sink.write(b"\n".join(batch) + b"\n")
-                    else:
-                        # Large lines go out as they are: joining would copy them.
-                        for item in batch:
-                            await self._sink.write(item)
-                            await self._sink.write(b"\n")
-                except OSError as exc:
-                    logger.error("stdout write failed, orchestrator gone? %s", exc)
-                    self._closed = True
-                    self._unwritten = 0
+        while True:
+            while not self._queue:
+                self._drained.set()
+                if self._closed:
                     return
-                self._unwritten -= len(batch)
+                self._wake = anyio.Event()
+                await self._wake.wait()
+            self._writing = True
+            batch: list[bytes | bytearray | memoryview] = []
+            size = 0
+            # Coalesce what is queued into one write, up to a bound; long lines go alone.
+            while self._queue and (not batch or size + len(self._queue[0]) <= _COALESCE_MAX):
+                chunk = self._queue.popleft()
+                batch.append(chunk)
+                size += len(chunk)
+            try:
+                if len(batch) == 1:
+                    await self._sink.write(batch[0])  # type: ignore[arg-type]
+                else:
+                    await self._sink.write(b"".join(batch))
+            except OSError as exc:
+                self._write_failed(exc)
+                return
+            finally:
+                self._writing = False
+                self._queued -= size
 
     # -- correlation ----------------------------------------------------------------------
 
@@ -262,15 +301,15 @@ class ControlChannel:
             for waiter in waiters:
                 waiter.fail(ChannelClosedError("control channel closed before the reply came"))
         self._pending.clear()
-        self._send.close()
-        if not self._writer_started:
-            self._outbox.close()
+        self._wake.set()  # the writer finishes what is queued, then returns
 
     async def flush(self, timeout: float = 1.0) -> None:
         """Wait until queued lines are written (bounded, for shutdown)."""
         with anyio.move_on_after(timeout):
-            while self._unwritten > 0:
-                await anyio.sleep(0.005)
+            while self._queue or self._writing:
+                await self._drained.wait()
+                if self._queue or self._writing:
+                    await anyio.sleep(0)
 
 
 async def _await_logged(awaitable: Awaitable[None], what: str) -> None:
