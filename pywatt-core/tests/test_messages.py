@@ -274,3 +274,21 @@ def test_escapes_elsewhere_are_no_duplicates():
     assert (msg.name, msg.value) == ("op", 'a"op":b')
     # A field name as a nested key (an unknown object) is not the message's own field.
     assert m.decode_o2m(r'{"op":"heartbeat","x":{"\u006fp":1,"op":2}}').op == "heartbeat"
+
+
+def test_message_ids_are_unique_uuid4_strings_even_across_a_fork():
+    import os
+
+    ids = {m.new_message_id() for _ in range(1000)}
+    assert len(ids) == 1000
+    assert all(uuid.UUID(i).version == 4 and str(uuid.UUID(i)) == i for i in ids)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its ids must not repeat the parent's
+        os.write(write, m.new_message_id().encode())
+        os._exit(0)
+    os.close(write)
+    child = os.read(read, 100).decode()
+    os.waitpid(pid, 0)
+    assert child not in ids
+    assert child[:24] != next(iter(ids))[:24]

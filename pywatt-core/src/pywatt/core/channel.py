@@ -24,6 +24,8 @@ from pywatt.core.errors import (
     InitError,
     ProtocolError,
 )
+from pywatt.core.logs import describe_line
+from pywatt.core.messages import decode_init, decode_o2m, encode
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -88,8 +90,6 @@ class ControlChannel:
 
     async def read_init(self) -> InitBlob:
         """Read and parse the first line, under the 1 MiB cap, keeping later bytes buffered."""
-        from pywatt.core.messages import decode_init
-
         head = LineSplitter(INIT_MAX_BYTES)
         while True:
             chunk = await self._source.receive()
@@ -112,8 +112,6 @@ class ControlChannel:
 
     async def send(self, message: BaseModel) -> None:
         """Queue one op-tagged message for stdout."""
-        from pywatt.core.messages import encode
-
         await self.send_line(encode(message))
 
     async def send_line(self, line: bytes | bytearray) -> None:
@@ -232,8 +230,6 @@ class ControlChannel:
 
     async def run(self, *, task_group: TaskGroup) -> str:
         """Read and dispatch until EOF or ``shutdown``; returns ``"eof"`` or ``"shutdown"``."""
-        from pywatt.core.messages import decode_o2m
-
         self._tg = task_group
         task_group.start_soon(self._writer)
         early, self._early = self._early, []
@@ -257,8 +253,6 @@ class ControlChannel:
         item: Line | OversizedLine,
         decode: Callable[[Line], OrchestratorToModule],
     ) -> bool:
-        from pywatt.core.logs import describe_line
-
         if isinstance(item, OversizedLine):
             self.errors += 1
             logger.error("dropped stdin line: %s", item, extra={"error": type(item).__name__})
