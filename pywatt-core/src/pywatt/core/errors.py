@@ -42,10 +42,10 @@ class DuplicateComponentError(PluginError):
 class UnknownComponentError(PluginError, LookupError):
     """No installed plugin provides the requested component."""
 
-    def __init__(self, kind: str, name: str, installed: list[str]) -> None:
+    def __init__(self, kind: str, name: str, installed: list[str], *, hint: str = "") -> None:
         self.kind, self.name, self.installed = kind, name, installed
         have = ", ".join(installed) if installed else "none"
-        super().__init__(f"no {kind} {name!r}; installed: {have}")
+        super().__init__(f"no {kind} {name!r}; installed: {have}" + (f"; {hint}" if hint else ""))
 
 
 # --- protocol -------------------------------------------------------------------------------
