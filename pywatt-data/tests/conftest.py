@@ -4,7 +4,7 @@ from __future__ import annotations
 import importlib.metadata as md
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,6 +104,18 @@ async def db_flavor(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIter
     flavor = _flavor(request.param, tmp_path)
     async with serving(flavor):
         yield flavor
+
+
+@pytest.fixture
+def flavor_named(tmp_path: Path) -> Callable[[str], DbFlavor]:
+    """A flavor by name (skips, or fails under CI, when its server is missing)."""
+    return lambda name: _flavor(name, tmp_path)
+
+
+@pytest.fixture
+def serve_flavor() -> Callable[[DbFlavor], AbstractAsyncContextManager[None]]:
+    """``async with serve_flavor(flavor):`` runs a proxy flavor's dev orchestrator."""
+    return serving
 
 
 @pytest.fixture
