@@ -101,7 +101,9 @@ async def test_every_server_binds_parameters_through_the_orchestrator(
         assert await db.execute(sql, {"id": 1, "note": "one"}) == 1
         async with db.transaction() as tx:
             await tx.execute(sql, {"id": 2, "note": "two"})
-        rows = await db.fetch_all(f"SELECT id, note FROM {t} WHERE id >= :low ORDER BY id", {"low": 1})
+        rows = await db.fetch_all(
+            f"SELECT id, note FROM {t} WHERE id >= :low ORDER BY id", {"low": 1}
+        )
         assert rows == [{"id": 1, "note": "one"}, {"id": 2, "note": "two"}]
         # One name used twice is one value, whatever the remote's positional style.
         same = f"SELECT COUNT(*) FROM {t} WHERE id = :i OR id + 1 = :i + 1"
@@ -126,12 +128,12 @@ async def test_statements_the_proxy_cannot_read_are_refused(name, flavor_named, 
 _TRICKY = st.sampled_from(
     ["'", "''", "\\", "\\'", "?", ":id", ":v", "$1", "$$", "--", "#", "/*", "*/", "`", '"', "%s"]
 )
-_PLAIN = st.text(
-    st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"]), max_size=6
-)
+_PLAIN = st.text(st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"]), max_size=6)
 _TEXT = st.lists(st.one_of(_TRICKY, _PLAIN), max_size=8).map("".join)
 _NAME_TEXT = st.lists(
-    st.one_of(st.sampled_from(["?", ":id", "$1", "'", "`", '"', "\\", "#"]), st.text("abc", max_size=3)),
+    st.one_of(
+        st.sampled_from(["?", ":id", "$1", "'", "`", '"', "\\", "#"]), st.text("abc", max_size=3)
+    ),
     min_size=1,
     max_size=5,
 ).map(lambda parts: "c" + "".join(parts) + "c")
@@ -181,9 +183,7 @@ async def _round_trip(
         v1, v2 = (v.replace("{t}", t) for v in values)
         lit = _literal(literal, server)
         note = _comment(comment, server, line_comment)
-        inserted = await db.execute(
-            f"INSERT INTO {t} (id, note) VALUES (1, :v) {note}", {"v": v1}
-        )
+        inserted = await db.execute(f"INSERT INTO {t} (id, note) VALUES (1, :v) {note}", {"v": v1})
         assert inserted == 1
         await db.execute(f"INSERT INTO {t} {note} (id, note) VALUES (2, {lit})")
         column = _identifier(alias, server)

@@ -9,6 +9,7 @@ class OutcomeUnknownError(PyWattError):
     """The connection died after a non-idempotent operation was sent: it may or may not have
     been applied, so it is not retried. Check the data before repeating the operation."""
 
+
 # --- database -------------------------------------------------------------------------------
 
 

@@ -27,7 +27,7 @@ __all__ = ["is_read", "to_positional"]
 _DIALECTS = {"sqlite": "sqlite", "postgres": "postgres", "mysql": "mysql"}
 _NAME = re.compile(r"\w+")
 #: Statements that never write, by their first keyword (``WITH`` may hide a DML in PostgreSQL).
-_READ_KEYWORDS = frozenset({"SELECT", "SHOW", "EXPLAIN", "DESCRIBE", "DESC", "VALUES", "PRAGMA"})
+_READ_KEYWORDS = frozenset({"SELECT", "SHOW", "EXPLAIN", "DESCRIBE", "DESC", "VALUES"})
 #: Tokens that make a SELECT write or take locks: ``SELECT ... INTO``, ``FOR UPDATE``.
 _WRITE_MARKERS = frozenset({"INTO", "UPDATE", "INSERT", "DELETE", "MERGE", "REPLACE", "LOCK"})
 
@@ -50,17 +50,17 @@ def _template(sql: str, backend: str) -> tuple[tuple[str, ...], tuple[str, ...],
 
     The last item is the offset of a positional placeholder outside literals, or -1.
     """
-    from sqlglot.tokens import TokenType
+    from sqlglot import TokenType
 
     tokens = _tokens(sql, backend)
     pieces: list[str] = []
     names: list[str] = []
     cut = 0
     positional = -1
+    # '?' is an operator in PostgreSQL (jsonb); '$1' is its positional placeholder.
+    own_positional = TokenType.PARAMETER if backend == "postgres" else TokenType.PLACEHOLDER
     for i, tok in enumerate(tokens):
-        if tok.token_type == TokenType.PLACEHOLDER and backend != "postgres" or (
-            tok.token_type == TokenType.PARAMETER and backend == "postgres"
-        ):
+        if tok.token_type == own_positional:
             positional = tok.start if positional < 0 else positional
         if tok.token_type != TokenType.COLON or i + 1 >= len(tokens):
             continue
@@ -84,7 +84,9 @@ def _template(sql: str, backend: str) -> tuple[tuple[str, ...], tuple[str, ...],
     return tuple(pieces), tuple(names), positional
 
 
-def to_positional(sql: str, params: Mapping[str, Any] | None, backend: str) -> tuple[str, list[Any]]:
+def to_positional(
+    sql: str, params: Mapping[str, Any] | None, backend: str
+) -> tuple[str, list[Any]]:
     """``:name`` placeholders in the ``backend``'s positional style, and the values in order."""
     if not isinstance(sql, str):
         raise DatabaseParameterError(f"sql must be a str, got {type(sql).__name__}")
