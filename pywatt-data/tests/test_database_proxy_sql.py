@@ -74,8 +74,7 @@ async def _proxy_db(flavor: Any, serve: Serve) -> AsyncIterator[tuple[Database, 
 
 
 @pytest.mark.parametrize("name", PROXIES)
-@pytest.mark.parametrize("value", HOSTILE)
-async def test_a_placeholder_inside_a_literal_is_text(name, value, flavor_named, serve_flavor):
+async def test_a_placeholder_inside_a_literal_is_text(name, flavor_named, serve_flavor):
     """Issue 9 item 1: 'don\\'t ask ?' made the orchestrator bind the literal's '?'."""
     async with _proxy_db(flavor_named(name), serve_flavor) as (db, t, server):
         literal = _literal("don't ask ?", server)
@@ -86,9 +85,10 @@ async def test_a_placeholder_inside_a_literal_is_text(name, value, flavor_named,
         # The issue's statement; PostgreSQL will not compare an integer with text.
         id_text = "CAST(id AS TEXT)" if server == "postgres" else "id"
         sql = f"SELECT id, note FROM {t} WHERE note = {literal} AND {id_text} = :id"
-        assert await db.fetch_all(sql, {"id": value.replace("{t}", t)}) == []
+        for value in HOSTILE:
+            assert await db.fetch_all(sql, {"id": value.replace("{t}", t)}) == [], value
+            assert await db.fetch_value(f"SELECT COUNT(*) FROM {t}") == 3, value
         assert await db.fetch_all(sql, {"id": "2"}) == [{"id": 2, "note": "don't ask ?"}]
-        assert await db.fetch_value(f"SELECT COUNT(*) FROM {t}") == 3
 
 
 @pytest.mark.parametrize("name", PROXIES)
