@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from pywatt.core.orchestrator.services import ServiceBackends
 from pywatt.core.plugins import Plugins, build_plugins
 from pywatt.core.testing import require_server
 from pywatt.data import Cache, Database, open_cache, open_database
@@ -83,18 +84,17 @@ DB_FLAVORS = ["sqlite", "postgres", "mysql", "proxy", "proxy-postgres", "proxy-m
 
 
 @asynccontextmanager
-async def serving(flavor: DbFlavor) -> AsyncIterator[None]:
+async def serving(flavor: DbFlavor) -> AsyncIterator[ServiceBackends | None]:
     """For a proxy flavor, a loopback dev orchestrator answering its service operations."""
     if flavor.name != "proxy":
-        yield
+        yield None
         return
-    from pywatt.core.orchestrator.services import ServiceBackends
     from pywatt.core.testing.loopback import service_loopback
 
     backends = ServiceBackends(database_url=flavor.served_url)
     try:
         async with service_loopback(backends):
-            yield
+            yield backends
     finally:
         await backends.aclose()
 
@@ -113,7 +113,7 @@ def flavor_named(tmp_path: Path) -> Callable[[str], DbFlavor]:
 
 
 @pytest.fixture
-def serve_flavor() -> Callable[[DbFlavor], AbstractAsyncContextManager[None]]:
+def serve_flavor() -> Callable[[DbFlavor], AbstractAsyncContextManager[ServiceBackends | None]]:
     """``async with serve_flavor(flavor):`` runs a proxy flavor's dev orchestrator."""
     return serving
 
