@@ -195,3 +195,44 @@ async def _round_trip(
         assert await db.fetch_value(f"SELECT note FROM {t} WHERE id = 2") == literal
         # Nothing was added, dropped or changed beside what the statements said.
         assert await db.fetch_all(f"SELECT id FROM {t} ORDER BY id") == [{"id": 1}, {"id": 2}]
+
+
+# --- the rewrite itself, without a server ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("server", "sql", "wire", "count"),
+    [
+        (
+            "mysql",
+            r"SELECT 'don\'t :a ?', `b:a`, :a # :a",
+            r"SELECT 'don\'t :a ?', `b:a`, ? # :a",
+            1,
+        ),
+        ("mysql", "SELECT :a -- :a\n, /* :a */ @x := :a", "SELECT ? -- :a\n, /* :a */ @x := ?", 2),
+        # One name is one '$n' in PostgreSQL, however often it appears.
+        (
+            "postgres",
+            r"SELECT 'a\', :a, E'\':a', $$ :a $$, x::int, :a",
+            r"SELECT 'a\', $1, E'\':a', $$ :a $$, x::int, $1",
+            1,
+        ),
+        ("sqlite", r"SELECT 'a\', :a, [b:a], `c:a`, \:a", r"SELECT 'a\', ?, [b:a], `c:a`, :a", 1),
+    ],
+)
+def test_only_placeholders_outside_literals_are_rewritten(server, sql, wire, count):
+    from pywatt.data.database.proxy import to_positional
+
+    assert to_positional(sql, {"a": 7}, server) == (wire, [7] * count)
+
+
+async def test_the_orchestrator_refuses_another_db_type(serve_flavor, flavor_named):
+    """'$1' sent to SQLite (or '?' to PostgreSQL) would bind wrongly: refuse to connect."""
+    from pywatt.data import DatabaseConnectionError
+    from pywatt.data.database.proxy import ProxyDatabase
+
+    async with serve_flavor(flavor_named("proxy")) as backends:
+        assert backends is not None
+        db = ProxyDatabase(db_type="postgres")
+        with pytest.raises(DatabaseConnectionError, match="serves sqlite, not 'postgres'"):
+            await db.connect()
