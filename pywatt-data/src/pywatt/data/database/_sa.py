@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, TypeVar
 
@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 from sqlalchemy.sql.elements import TextClause
 
-from pywatt.data.database._statements import is_read
+from pywatt.data.database._statements import checked_params, is_read
 from pywatt.data.database.base import (
     Database,
     DatabaseSettings,
@@ -124,24 +124,9 @@ def _statement(sql: str) -> tuple[TextClause, frozenset[str]]:
 def _prepare(sql: str, params: Params | None) -> tuple[TextClause, Params]:
     """Check the statement and its parameters before any connection is taken."""
     if not isinstance(sql, str):
-        raise DatabaseParameterError(f"sql must be a str, got {type(sql).__name__}")
-    if params is None:
-        params = {}
-    elif not isinstance(params, Mapping):
-        raise DatabaseParameterError(
-            f"params must be a mapping of placeholder names to values, got "
-            f"{type(params).__name__}; write ':name' placeholders in the SQL"
-        )
+        checked_params(sql, params, set())  # raises for the type
     clause, names = _statement(sql)
-    if params.keys() != names:
-        missing = sorted(names - params.keys())
-        if missing:
-            raise DatabaseParameterError(f"no value for placeholder(s) {', '.join(missing)}")
-        unused = sorted(str(k) for k in params.keys() - names)
-        raise DatabaseParameterError(
-            f"parameter(s) {', '.join(unused)} have no ':name' placeholder in the SQL"
-        )
-    return clause, params
+    return clause, checked_params(sql, params, names)
 
 
 def _text_statement(clause: TextClause, params: Params) -> _Stmt:

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from typing import Any
 
 from pywatt.data.errors import DatabaseParameterError, StatementRewriteError
 
-__all__ = ["is_read", "to_positional"]
+__all__ = ["checked_params", "is_read", "to_positional"]
 
 #: pywatt backend name -> sqlglot dialect
 _DIALECTS = {"sqlite": "sqlite", "postgres": "postgres", "mysql": "mysql"}
@@ -84,10 +84,10 @@ def _template(sql: str, backend: str) -> tuple[tuple[str, ...], tuple[str, ...],
     return tuple(pieces), tuple(names), positional
 
 
-def to_positional(
-    sql: str, params: Mapping[str, Any] | None, backend: str
-) -> tuple[str, list[Any]]:
-    """``:name`` placeholders in the ``backend``'s positional style, and the values in order."""
+def checked_params(
+    sql: object, params: Mapping[str, Any] | None, names: Set[str]
+) -> Mapping[str, Any]:
+    """``params`` if it is a mapping with a value for exactly the placeholders ``names``."""
     if not isinstance(sql, str):
         raise DatabaseParameterError(f"sql must be a str, got {type(sql).__name__}")
     if params is None:
@@ -97,16 +97,25 @@ def to_positional(
             f"params must be a mapping of placeholder names to values, got "
             f"{type(params).__name__}; write ':name' placeholders in the SQL"
         )
-    pieces, names, positional = _template(sql, backend)
-    wanted = {n for n in names if n}
-    missing = sorted(wanted - params.keys())
+    missing = sorted(names - params.keys())
     if missing:
         raise DatabaseParameterError(f"no value for placeholder(s) {', '.join(missing)}")
-    unused = sorted(str(k) for k in params.keys() - wanted)
+    unused = sorted(str(k) for k in params.keys() - names)
     if unused:
         raise DatabaseParameterError(
             f"parameter(s) {', '.join(unused)} have no ':name' placeholder in the SQL"
         )
+    return params
+
+
+def to_positional(
+    sql: str, params: Mapping[str, Any] | None, backend: str
+) -> tuple[str, list[Any]]:
+    """``:name`` placeholders in the ``backend``'s positional style, and the values in order."""
+    if not isinstance(sql, str):
+        checked_params(sql, params, set())  # raises for the type
+    pieces, names, positional = _template(sql, backend)
+    params = checked_params(sql, params, {n for n in names if n})
     if positional >= 0:
         # The server would bind it, with no value the proxy knows of.
         raise StatementRewriteError(
