@@ -15,7 +15,9 @@ connection is lost during its COMMIT; one lost before it is rolled back by the s
 ``execute_native``/``fetch_native`` take SQL in the database's own positional style with a
 list of values (what the proxy wire carries) and never rewrite it: the server (or SQLite)
 parses the statement and binds the values; on MariaDB and MySQL through a server-side prepared
-statement, so no value is ever quoted into the caller's SQL.
+statement, so no value is ever quoted into the caller's SQL. MySQL statements with parameters
+take that path too (their ``:name`` placeholders found by the dialect's tokenizer), because
+aiomysql would otherwise quote the values into the SQL text.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 from sqlalchemy.sql.elements import TextClause
 
-from pywatt.data.database._statements import checked_params, is_read
+from pywatt.data.database._statements import checked_params, is_read, to_positional
 from pywatt.data.database.base import (
     Database,
     DatabaseSettings,
@@ -131,6 +133,17 @@ def _prepare(sql: str, params: Params | None) -> tuple[TextClause, Params]:
 
 def _text_statement(clause: TextClause, params: Params) -> _Stmt:
     return lambda conn: conn.execute(clause, params)
+
+
+def _named_statement(backend: str, sql: str, params: Params | None) -> _Stmt:
+    """A ``:name`` statement, checked before any connection is taken."""
+    if backend == "mysql" and params:
+        # aiomysql quotes values into the SQL text, so a ':name' that SQLAlchemy's text() finds
+        # inside a literal ('%:q%') would have a quoted value pasted into the middle of that
+        # literal. The dialect's tokenizer leaves literals alone, and the server binds.
+        return _native_statement(*to_positional(sql, params, backend))
+    clause, bound = _prepare(sql, params)
+    return _text_statement(clause, bound)
 
 
 def _native_statement(sql: str, values: Sequence[Any]) -> _Stmt:
@@ -314,8 +327,7 @@ class SqlAlchemyDatabase(Database):
         )
 
     async def _text(self, op: _Op[T], sql: str, params: Params | None) -> T:
-        clause, bound = _prepare(sql, params)
-        return await self._run(op, sql, _text_statement(clause, bound))
+        return await self._run(op, sql, _named_statement(self.backend, sql, params))
 
     async def connect(self) -> None:
         conns: list[AsyncConnection] = []
@@ -432,8 +444,7 @@ class _SqlAlchemyTransaction(Transaction):
                 raise self._db._error(exc) from exc
 
     async def _text(self, op: _Op[T], sql: str, params: Params | None) -> T:
-        clause, bound = _prepare(sql, params)
-        return await self._run(op, _text_statement(clause, bound))
+        return await self._run(op, _named_statement(self._db.backend, sql, params))
 
     async def execute(self, sql: str, params: Params | None = None) -> int:
         return await self._text(_rowcount, sql, params)
