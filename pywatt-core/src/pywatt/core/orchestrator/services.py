@@ -83,7 +83,13 @@ class ServiceBackends:
         try:
             if kind == "Database":
                 connection_id = f"conn-db-{uuid.uuid4()}"
-                self._db_connections[connection_id] = self._new_db_connection()
+                conn = self._new_db_connection()
+                asked = msg.config.get("db_type") if isinstance(msg.config, dict) else None
+                served = self._database.backend if self._database is not None else "sqlite"
+                if asked not in (None, served):
+                    # The wire SQL's placeholder style follows db_type ('?' or '$1').
+                    return False, None, f"this orchestrator serves {served}, not {asked!r}"
+                self._db_connections[connection_id] = conn
             elif kind == "Cache":
                 self._cache_backend()
                 connection_id = f"conn-cache-{uuid.uuid4()}"
