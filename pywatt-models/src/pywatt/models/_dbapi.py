@@ -85,6 +85,8 @@ def _returns_rows(sql: str) -> bool:
     if not words:
         return False
     first = words[0].upper()
+    if first in {"INSERT", "UPDATE", "DELETE"}:
+        return re.search(r"\bRETURNING\b", sql, re.IGNORECASE) is not None
     if first == "PRAGMA":
         return "=" not in sql  # ``PRAGMA x = 1`` sets; ``PRAGMA table_info(t)`` reads
     return first in _ROW_WORDS
@@ -266,6 +268,9 @@ class PywattPGDialect(_Shim, PGDialect_asyncpg):  # type: ignore[misc]
 
     def do_ping(self, dbapi_connection: Any) -> bool:
         return True
+
+    def is_disconnect(self, e: Any, connection: Any, cursor: Any) -> bool:
+        return False
 
 
 class PywattMySQLDialect(_Shim, MySQLDialect):  # type: ignore[misc]
