@@ -37,6 +37,17 @@ sqlite_version_info = (3, 35, 0)
 
 #: Statements whose first word says they return rows.
 _ROW_WORDS = frozenset({"SELECT", "WITH", "SHOW", "VALUES", "EXPLAIN", "DESCRIBE", "DESC"})
+#: Column order of the SQLite PRAGMAs SQLAlchemy reads by position: a row that crossed the
+#: orchestrator's wire is a JSON object, whose key order nobody promises.
+_PRAGMA_COLUMNS = {
+    "table_info": ["cid", "name", "type", "notnull", "dflt_value", "pk"],
+    "table_xinfo": ["cid", "name", "type", "notnull", "dflt_value", "pk", "hidden"],
+    "index_list": ["seq", "name", "unique", "origin", "partial"],
+    "index_info": ["seqno", "cid", "name"],
+    "index_xinfo": ["seqno", "cid", "name", "desc", "coll", "key"],
+    "foreign_key_list": ["id", "seq", "table", "from", "to", "on_update", "on_delete", "match"],
+}
+_PRAGMA = re.compile(r"^\s*PRAGMA\s+(?:\w+\.)?(\w+)", re.IGNORECASE)
 _BIND = re.compile(r"(?<![:\w\\]):(\w+)(?!:)")
 
 
@@ -123,13 +134,23 @@ def _call(coro: Awaitable[T]) -> T:
         raise OperationalError(str(exc)) from exc
 
 
+def _order(sql: str, expected: list[str], got: list[str]) -> list[str]:
+    pragma = _PRAGMA.match(sql)
+    known = _PRAGMA_COLUMNS.get(pragma.group(1).lower(), []) if pragma else expected
+    if not got:
+        return known or ["_0"]
+    if known and set(known) <= set(got):
+        return known + [n for n in got if n not in known]
+    return got
+
+
 def _count_columns(
     conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
 ) -> None:
     compiled = getattr(context, "compiled", None)
-    columns = getattr(compiled, "_result_columns", None)
+    columns = getattr(compiled, "_result_columns", None) or []
     if isinstance(cursor, ShimCursor):
-        cursor.expected_columns = len(columns) if columns else 1
+        cursor.expected = [str(c[0]) for c in columns]
 
 
 def shim_engine(dialect: str, queries: Queries) -> Engine:
@@ -154,8 +175,9 @@ class ShimCursor:
         self.arraysize = 1
         self.lastrowid: int | None = None
         self._rows: list[tuple[Any, ...]] = []
-        #: Column count of the compiled statement: an empty result still needs its shape.
-        self.expected_columns = 1
+        #: Column names of the compiled statement: an empty result still needs its shape,
+        #: and a row from the wire its order.
+        self.expected: list[str] = []
 
     def execute(
         self, operation: str, parameters: Mapping[str, Any] | Sequence[Any] | None = None
@@ -168,7 +190,7 @@ class ShimCursor:
         queries = self._conn.queries
         if _returns_rows(operation):
             rows = _call(queries.fetch_all(sql, params))
-            names = list(rows[0].keys()) if rows else [f"_{i}" for i in range(self.expected_columns)]
+            names = _order(operation, self.expected, list(rows[0].keys()) if rows else [])
             self.description = [(n, None, None, None, None, None, None) for n in names]
             self._rows = [tuple(row[n] for n in names) for row in rows]
             self.rowcount = len(rows)

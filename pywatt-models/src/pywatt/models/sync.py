@@ -40,8 +40,9 @@ _BACKENDS = {"postgres": "postgresql", "mariadb": "mysql"}
 def database_dialect(db: Database) -> ModelDialect:
     """The schema dialect of a database (a proxy database: its remote's)."""
     backend = db.backend
-    if backend == "proxy":
-        backend = str(getattr(db, "db_type", "sqlite"))
+    remote = getattr(db, "db_type", None)  # the proxy database names its remote's type
+    if backend in ("", "proxy") and isinstance(remote, str):
+        backend = remote
     try:
         return get_dialect(_BACKENDS.get(backend, backend))
     except LookupError:
