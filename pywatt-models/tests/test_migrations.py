@@ -120,16 +120,13 @@ async def test_migrations_through_the_proxy_backend(proxy_db: Database, prefix: 
 async def test_a_failing_step_names_itself_and_records_nothing(db: Database, prefix: str):
     from pywatt.models import MigrationError
 
-    versions = f"{prefix}versions"
-    good = create_simple_model(f"{prefix}good").build()
-    await sync_schema(db, [good], version_table=versions)
-    broken = (
-        create_simple_model(f"{prefix}good")
-        .add_integer_column("z", nullable=False, default_sql="no_such_function()")
-        .build()
-    )
-    with pytest.raises(MigrationError, match=f"step 'add column {prefix}good.z' failed on") as info:
-        await sync_schema(db, [broken], version_table=versions)
-    assert info.value.applied == []
-    assert (await diff_schema(db, [good], version_table=versions)).empty
+    versions, table = f"{prefix}versions", f"{prefix}good"
+    good = create_simple_model(table).add_integer_column("v")
+    await sync_schema(db, [good.build()], version_table=versions)
+    await db.execute(f"INSERT INTO {table} (v) VALUES (1)")
+    await db.execute(f"INSERT INTO {table} (v) VALUES (1)")
+    broken = create_simple_model(table).add_integer_column("v").add_index(f"ux_{table}", "v", unique=True)
+    with pytest.raises(MigrationError, match=f"step 'create index ux_{table} on {table}' failed on"):
+        await sync_schema(db, [broken.build()], version_table=versions)
+    assert (await diff_schema(db, [good.build()], version_table=versions)).empty
     assert len(await db.fetch_all(f"SELECT revision FROM {versions}")) == 1
