@@ -160,10 +160,8 @@ def _default_fields(column: sa.Column[Any]) -> dict[str, Any]:
             return {"default": arg}
         return {"default_sql": str(arg)}
     default = column.default
-    if isinstance(default, sa.ScalarElementColumnDefault) or (
-        default is not None and getattr(default, "is_scalar", False)
-    ):
-        return {"default": default.arg}  # type: ignore[union-attr]
+    if default is not None and getattr(default, "is_scalar", False):
+        return {"default": getattr(default, "arg", None)}
     return {}
 
 
