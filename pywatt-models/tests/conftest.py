@@ -49,7 +49,9 @@ def prefix() -> str:
 
 
 @pytest.fixture(params=SERVERS)
-async def db(request: pytest.FixtureRequest, tmp_path: Path, plugins: Plugins, prefix: str) -> AsyncIterator[Database]:
+async def db(
+    request: pytest.FixtureRequest, tmp_path: Path, plugins: Plugins, prefix: str
+) -> AsyncIterator[Database]:
     async with open_database(server_url(request.param, tmp_path), plugins=plugins) as database:
         yield database
         await drop_prefixed(database, prefix)
@@ -78,6 +80,7 @@ async def drop_prefixed(db: Database, prefix: str) -> None:
         await db.execute(f"DROP TABLE IF EXISTS {table}")
     if dialect.name == "postgresql":
         for row in await db.fetch_all(
-            "SELECT typname FROM pg_type WHERE typname LIKE :p", {"p": prefix.replace("_", "\\_") + "%"}
+            "SELECT typname FROM pg_type WHERE typname LIKE :p",
+            {"p": prefix.replace("_", "\\_") + "%"},
         ):
             await db.execute(f"DROP TYPE IF EXISTS {row['typname']}")

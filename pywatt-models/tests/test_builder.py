@@ -40,7 +40,10 @@ def test_a_valid_model_builds():
             "datetime, decimal, double, enum, float, integer, json, smallinteger, string, text, "
             "time, uuid",
         ),
-        (create_model("t").add_integer_column("a").add_integer_column("a"), "duplicate column 't.a'"),
+        (
+            create_model("t").add_integer_column("a").add_integer_column("a"),
+            "duplicate column 't.a'",
+        ),
         (create_model("t").add_enum_column("e", []), "enum column 't.e' has no values"),
         (create_model("t").add_column("s", "string"), "string column 't.s' needs a length"),
         (
@@ -73,7 +76,9 @@ def test_a_valid_model_builds():
             "foreign key 't(p)' references missing column 't.nope'",
         ),
         (
-            create_simple_model("t").add_integer_column("p").add_foreign_key(["p"], "other", ["id"]),
+            create_simple_model("t")
+            .add_integer_column("p")
+            .add_foreign_key(["p"], "other", ["id"]),
             "foreign key 't(p)' references unknown table 'other'",
         ),
         (

@@ -34,7 +34,9 @@ def schema_file(tmp_path: Path, prefix: str = "shop_") -> Path:
 
 
 def test_models_sql_prints_the_ddl(tmp_path: Path):
-    result = CliRunner().invoke(models_command, ["sql", str(schema_file(tmp_path)), "--dialect", "postgres"])
+    result = CliRunner().invoke(
+        models_command, ["sql", str(schema_file(tmp_path)), "--dialect", "postgres"]
+    )
     assert result.exit_code == 0, result.output
     assert result.output == (
         "CREATE TYPE shop_state AS ENUM ('new', 'paid');\n\n"
@@ -49,7 +51,9 @@ def test_models_sql_prints_the_ddl(tmp_path: Path):
 
 
 def test_models_sql_names_an_unknown_dialect(tmp_path: Path):
-    result = CliRunner().invoke(models_command, ["sql", str(schema_file(tmp_path)), "--dialect", "oracle"])
+    result = CliRunner().invoke(
+        models_command, ["sql", str(schema_file(tmp_path)), "--dialect", "oracle"]
+    )
     assert result.exit_code == 1
     assert "no model dialect 'oracle'; installed: mysql, postgresql, sqlite" in result.output
 
@@ -71,8 +75,11 @@ def test_models_diff_then_apply_then_apply_again(tmp_path: Path, prefix: str):
     refused = runner.invoke(models_command, ["apply", str(path), "--url", url])
     assert refused.exit_code == 1
     assert f"  - drop table {prefix}orders" in refused.output
-    forced = runner.invoke(models_command, ["apply", str(path), "--url", url, "--allow-destructive"])
-    assert forced.exit_code == 0 and f"drop table {prefix}orders" in forced.output
+    forced = runner.invoke(
+        models_command, ["apply", str(path), "--url", url, "--allow-destructive"]
+    )
+    assert forced.exit_code == 0
+    assert f"drop table {prefix}orders" in forced.output
 
 
 class AcmePlugin:
@@ -98,7 +105,12 @@ def test_a_third_party_dialect_adds_types_and_limits():
     acme = get_dialect("acmedb", plugins=plugins)
     assert plugins.model_dialects.owner("acmedb") == "acme"
     assert plugins.model_dialects.names() == ["acmedb", "mysql", "postgresql", "sqlite"]
-    model = create_simple_model("t").add_json_column("j").add_column("m", "money").build(dialects=[acme])
+    model = (
+        create_simple_model("t")
+        .add_json_column("j")
+        .add_column("m", "money")
+        .build(dialects=[acme])
+    )
     assert create_sql(model, acme)[0].splitlines()[2:4] == ["\tj TEXT, ", "\tm NUMERIC(19, 4), "]
     with pytest.raises(Exception, match="acmedb does not support partial indexes"):
         create_sql(create_simple_model("t").add_index("ix", "id", where="id > 1").build(), acme)

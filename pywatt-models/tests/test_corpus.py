@@ -27,7 +27,9 @@ pytestmark = pytest.mark.anyio
 
 def corpus(p: str, dialect: str) -> list[ModelDescriptor]:
     """The corpus with table names prefixed; MySQL gets no partial index (it has none)."""
-    partial = None if dialect == "mysql" else "active = true" if dialect == "postgresql" else "active = 1"
+    partial = (
+        None if dialect == "mysql" else "active = true" if dialect == "postgresql" else "active = 1"
+    )
     mysql_opts = {"engine": "InnoDB", "charset": "utf8mb4", "collation": "utf8mb4_unicode_ci"}
     teams = (
         create_simple_model(f"{p}teams")
@@ -42,7 +44,9 @@ def corpus(p: str, dialect: str) -> list[ModelDescriptor]:
         create_simple_model(f"{p}users")
         .add_integer_column("team_id", references=f"{p}teams.id", on_delete="CASCADE")
         .add_integer_column("manager_id")
-        .add_foreign_key(["manager_id"], f"{p}users", ["id"], on_delete="SET NULL", on_update="CASCADE")
+        .add_foreign_key(
+            ["manager_id"], f"{p}users", ["id"], on_delete="SET NULL", on_update="CASCADE"
+        )
         .add_varchar_column("email", 255, nullable=False)
         .add_boolean_column("active", nullable=False, default=False)
         .add_unique("team_id", "email", name=f"uq_{p}users_team_email")
@@ -107,20 +111,35 @@ def corpus(p: str, dialect: str) -> list[ModelDescriptor]:
         .add_integer_column("document_id", nullable=False)
         .add_varchar_column("tag", 50, nullable=False)
         .add_primary_key("document_id", "tag")
-        .add_foreign_key(["document_id"], f"{p}documents", ["id"], on_delete="CASCADE", on_update="CASCADE")
+        .add_foreign_key(
+            ["document_id"], f"{p}documents", ["id"], on_delete="CASCADE", on_update="CASCADE"
+        )
         .add_foreign_key(["tag"], f"{p}tags", ["name"], on_delete="NO ACTION")
         .build(known=[documents, tags])
     )
     audit = (
         create_simple_model(f"{p}audit")
         .add_column("seq", "biginteger", nullable=False)
-        .add_enum_column("level", ["info", "warn"], enum_name=f"{p}level", nullable=False, default="info")
+        .add_enum_column(
+            "level", ["info", "warn"], enum_name=f"{p}level", nullable=False, default="info"
+        )
         .add_datetime_column("logged", timezone=True)
         .add_index(f"ix_{p}audit_seq", "seq", unique=True)
         .table_options(engine="InnoDB", charset="latin1", collation="latin1_swedish_ci")
         .build()
     )
-    return [teams, users, memberships, prices, events, documents, categories, tags, document_tags, audit]
+    return [
+        teams,
+        users,
+        memberships,
+        prices,
+        events,
+        documents,
+        categories,
+        tags,
+        document_tags,
+        audit,
+    ]
 
 
 async def reflect(db: Database, work: Any) -> Any:
@@ -148,8 +167,13 @@ def check_table(insp: Any, model: ModelDescriptor, table: sa.Table, dialect: Any
             assert sorted(live["type"].enums) == sorted(col.enum_values or [])
         if col.default is not None:
             shown = str(live["default"])
-            literal = {True: ("1", "true"), False: ("0", "false")}.get(col.default, (str(col.default),))  # type: ignore[call-overload]
-            assert any(v.replace("'", "") in shown.replace("'", "") for v in literal), (col.name, shown)
+            literal = {True: ("1", "true"), False: ("0", "false")}.get(
+                col.default, (str(col.default),)
+            )  # type: ignore[call-overload]
+            assert any(v.replace("'", "") in shown.replace("'", "") for v in literal), (
+                col.name,
+                shown,
+            )
         elif col.default_sql is not None:
             assert "current_timestamp" in str(live["default"]).lower(), col.name
         elif not col.primary_key:
@@ -169,7 +193,9 @@ def check_table(insp: Any, model: ModelDescriptor, table: sa.Table, dialect: Any
     }  # fmt: skip
     if dialect.name == "mysql":  # MariaDB reports RESTRICT for "no action"
         fks = {(*f[:3], *(("NO ACTION" if a == "RESTRICT" else a) for a in f[3:])) for f in fks}
-        wanted = {(*w[:3], *(("NO ACTION" if a == "RESTRICT" else a) for a in w[3:])) for w in wanted}
+        wanted = {
+            (*w[:3], *(("NO ACTION" if a == "RESTRICT" else a) for a in w[3:])) for w in wanted
+        }
     assert fks == wanted
 
     indexes = {ix["name"]: ix for ix in insp.get_indexes(name)}
@@ -220,11 +246,20 @@ async def test_corpus_is_created_and_reads_back_as_modelled(db: Database, prefix
     await db.execute(f"INSERT INTO {prefix}prices (id) VALUES (1)")
     row = await db.fetch_one(f"SELECT amount, ratio, big, small FROM {prefix}prices")
     assert row is not None
-    assert (float(row["amount"]), row["ratio"], row["big"], row["small"]) == (0.0, 0.5, 9000000000, 7)
+    assert (float(row["amount"]), row["ratio"], row["big"], row["small"]) == (
+        0.0,
+        0.5,
+        9000000000,
+        7,
+    )
     await db.execute(f"INSERT INTO {prefix}teams (name) VALUES ('a')")
     team = await db.fetch_one(f"SELECT tier, active FROM {prefix}teams")
-    assert team is not None and team["tier"] == "free" and bool(team["active"]) is True
+    assert team is not None
+    assert (team["tier"], bool(team["active"])) == ("free", True)
 
     for statement in drop_sql(models, dialect):
         await db.execute(statement)
-    assert await reflect(db, lambda insp: [n for n in insp.get_table_names() if n.startswith(prefix)]) == []
+    assert (
+        await reflect(db, lambda insp: [n for n in insp.get_table_names() if n.startswith(prefix)])
+        == []
+    )

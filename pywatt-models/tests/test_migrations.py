@@ -4,7 +4,6 @@ re-diffed to empty, re-applied as a no-op, and rows in untouched columns survive
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -41,7 +40,8 @@ async def step(db: Database, prefix: str, builder: ModelBuilder, **kw: bool) -> 
     assert result.applied
     assert (await diff_schema(db, models, version_table=versions)).empty
     again = await sync_schema(db, models, version_table=versions, **kw)
-    assert not again.applied and again.plan.empty
+    assert not again.applied
+    assert again.plan.empty
     return plain(result.applied_steps)
 
 
@@ -61,9 +61,16 @@ async def check_migrations(db: Database, prefix: str) -> None:
     ]
     widened = await step(db, prefix, items(prefix, note_length=200, extra=True, index=True))
     assert len(widened) == 1
-    assert widened[0].startswith(f"alter column {table}.note: type VARCHAR(50) -> VARCHAR(200) (widens)")
+    assert widened[0].startswith(
+        f"alter column {table}.note: type VARCHAR(50) -> VARCHAR(200) (widens)"
+    )
     row = await db.fetch_one(f"SELECT note, quantity, archived FROM {table}")
-    assert row is not None and (row["note"], row["quantity"], bool(row["archived"])) == ("kept", 7, False)
+    assert row is not None
+    assert (row["note"], row["quantity"], bool(row["archived"])) == (
+        "kept",
+        7,
+        False,
+    )
 
     dropped = items(prefix, note_length=200, extra=True, index=True, qty=False)
     with pytest.raises(DestructiveChangeError) as refused:
@@ -84,9 +91,11 @@ async def check_migrations(db: Database, prefix: str) -> None:
         f"drop column {table}.quantity"
     ]
     row = await db.fetch_one(f"SELECT note, archived FROM {table}")
-    assert row is not None and row["note"] == "kept"
+    assert row is not None
+    assert row["note"] == "kept"
     revisions = await db.fetch_all(f"SELECT revision FROM {versions} ORDER BY id")
-    assert len(revisions) == 5 and len({r["revision"] for r in revisions}) == 5
+    assert len(revisions) == 5
+    assert len({r["revision"] for r in revisions}) == 5
 
     # A table no longer in the model set is dropped only when allowed; others are never seen.
     with pytest.raises(DestructiveChangeError, match=f"drop table {table}"):
@@ -105,9 +114,11 @@ async def proxy_db(plugins: Plugins, prefix: str) -> AsyncIterator[Database]:
     from pywatt.core.testing.loopback import service_loopback
     from pywatt.data import open_database
 
-    async with service_loopback():
-        async with open_database(f"proxy://sqlite/{prefix}", plugins=plugins) as database:
-            yield database
+    async with (
+        service_loopback(),
+        open_database(f"proxy://sqlite/{prefix}", plugins=plugins) as database,
+    ):
+        yield database
 
 
 async def test_migrations_through_the_proxy_backend(proxy_db: Database, prefix: str):
@@ -125,8 +136,14 @@ async def test_a_failing_step_names_itself_and_records_nothing(db: Database, pre
     await sync_schema(db, [good.build()], version_table=versions)
     await db.execute(f"INSERT INTO {table} (v) VALUES (1)")
     await db.execute(f"INSERT INTO {table} (v) VALUES (1)")
-    broken = create_simple_model(table).add_integer_column("v").add_index(f"ux_{table}", "v", unique=True)
-    with pytest.raises(MigrationError, match=f"step 'create index ux_{table} on {table}' failed on"):
+    broken = (
+        create_simple_model(table)
+        .add_integer_column("v")
+        .add_index(f"ux_{table}", "v", unique=True)
+    )
+    with pytest.raises(
+        MigrationError, match=f"step 'create index ux_{table} on {table}' failed on"
+    ):
         await sync_schema(db, [broken.build()], version_table=versions)
     assert (await diff_schema(db, [good.build()], version_table=versions)).empty
     assert len(await db.fetch_all(f"SELECT revision FROM {versions}")) == 1

@@ -22,7 +22,7 @@ from sqlalchemy.util import await_only
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
-    from pywatt.data import Queries
+    from pywatt.data.database import Queries
 
 T = TypeVar("T")
 
@@ -55,7 +55,7 @@ class Error(Exception):
     """The PEP 249 base; ``pywatt.data`` errors pass through SQLAlchemy unwrapped."""
 
 
-class Warning(Exception):  # noqa: A001 - the name PEP 249 prescribes
+class Warning(Exception):
     pass
 
 
@@ -258,7 +258,7 @@ class _Shim:
         return None
 
 
-class PywattSQLiteDialect(_Shim, SQLiteDialect):  # type: ignore[misc]
+class PywattSQLiteDialect(_Shim, SQLiteDialect):
     driver = DRIVER
     default_paramstyle = "named"
     supports_statement_cache = True
@@ -270,11 +270,11 @@ class PywattSQLiteDialect(_Shim, SQLiteDialect):  # type: ignore[misc]
     def set_isolation_level(self, dbapi_connection: Any, level: Any) -> None:
         pass
 
-    def get_isolation_level(self, dbapi_connection: Any) -> str:
+    def get_isolation_level(self, dbapi_connection: Any) -> Any:
         return "SERIALIZABLE"
 
 
-class PywattPGDialect(_Shim, PGDialect_asyncpg):  # type: ignore[misc]
+class PywattPGDialect(_Shim, PGDialect_asyncpg):
     """asyncpg's dialect for its bound-parameter casts, which asyncpg's inference needs."""
 
     driver = DRIVER
@@ -285,7 +285,7 @@ class PywattPGDialect(_Shim, PGDialect_asyncpg):  # type: ignore[misc]
     def set_isolation_level(self, dbapi_connection: Any, level: Any) -> None:
         pass
 
-    def get_isolation_level(self, dbapi_connection: Any) -> str:
+    def get_isolation_level(self, dbapi_connection: Any) -> Any:
         return "READ COMMITTED"
 
     def do_ping(self, dbapi_connection: Any) -> bool:
@@ -295,7 +295,7 @@ class PywattPGDialect(_Shim, PGDialect_asyncpg):  # type: ignore[misc]
         return False
 
 
-class PywattMySQLDialect(_Shim, MySQLDialect):  # type: ignore[misc]
+class PywattMySQLDialect(_Shim, MySQLDialect):
     driver = DRIVER
     default_paramstyle = "named"
     supports_statement_cache = True

@@ -33,7 +33,7 @@ class ModelBuilder:
 
     # --- columns ------------------------------------------------------------------------
 
-    def add_column(self, name: str, type: str, **options: Any) -> Self:  # noqa: A002
+    def add_column(self, name: str, type: str, **options: Any) -> Self:
         """Any registered type; ``options`` are :class:`ColumnDescriptor` fields."""
         references = options.pop("references", None)
         on_delete = options.pop("on_delete", None)

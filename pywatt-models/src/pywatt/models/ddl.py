@@ -138,9 +138,7 @@ def alter_column_sql(
 ) -> list[str]:
     """ALTER COLUMN to ``column``'s type and nullability; SQLite has no such statement."""
     target = get_dialect(dialect)
-    target.require(
-        "alter_column", "sync_schema rebuilds the table instead (Alembic's batch mode)"
-    )
+    target.require("alter_column", "sync_schema rebuilds the table instead (Alembic's batch mode)")
     col = _column_of(model, column, target)
     op = alembic_ops.AlterColumnOp(
         model.name, column.name, modify_type=col.type, modify_nullable=col.nullable

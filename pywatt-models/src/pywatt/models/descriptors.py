@@ -103,11 +103,7 @@ _MODELS = TypeAdapter(list[ModelDescriptor])
 
 def models_from_text(text: str, *, fmt: Literal["json", "yaml"] = "json") -> list[ModelDescriptor]:
     """Models from a document: a list of tables, or ``{"models": [...]}``."""
-    data: Any
-    if fmt == "yaml":
-        data = _yaml().safe_load(text)
-    else:
-        data = json.loads(text)
+    data: Any = _yaml().safe_load(text) if fmt == "yaml" else json.loads(text)
     if isinstance(data, dict) and "models" in data:
         data = data["models"]
     if isinstance(data, dict):
@@ -137,7 +133,7 @@ def dump_models(
 
 def _yaml() -> Any:
     try:
-        import yaml
+        import yaml  # type: ignore[import-untyped]
     except ImportError:
         from pywatt.models.errors import ModelsError
 

@@ -123,9 +123,7 @@ class ModelDialect:
         return dialect
 
 
-SQLITE = ModelDialect(
-    "sqlite", "sqlite", None, frozenset({"partial_index", "transactional_ddl"})
-)
+SQLITE = ModelDialect("sqlite", "sqlite", None, frozenset({"partial_index", "transactional_ddl"}))
 POSTGRESQL = ModelDialect(
     "postgresql",
     "postgresql",
@@ -133,7 +131,9 @@ POSTGRESQL = ModelDialect(
     frozenset({"partial_index", "alter_column", "enum_type", "transactional_ddl"}),
     _PG_TYPES,
 )
-MYSQL = ModelDialect("mysql", "mysql", 64, frozenset({"alter_column", "table_options"}), _MYSQL_TYPES)
+MYSQL = ModelDialect(
+    "mysql", "mysql", 64, frozenset({"alter_column", "table_options"}), _MYSQL_TYPES
+)
 FIRST_PARTY = (SQLITE, POSTGRESQL, MYSQL)
 
 

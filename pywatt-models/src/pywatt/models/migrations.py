@@ -110,9 +110,7 @@ def _version_table(name: str) -> sa.Table:
 def _managed_tables(conn: sa.Connection, table: sa.Table) -> set[str]:
     if not sa.inspect(conn).has_table(table.name):
         return set()
-    row = conn.execute(
-        sa.select(table.c.tables).order_by(table.c.id.desc()).limit(1)
-    ).scalar()
+    row = conn.execute(sa.select(table.c.tables).order_by(table.c.id.desc()).limit(1)).scalar()
     return set(json.loads(row)) if row else set()
 
 
@@ -265,7 +263,10 @@ def _enum_drops(op: ops.DropTableOp, metadata: sa.MetaData, dialect: ModelDialec
     from pywatt.models.ddl import _compile, _drop_enum
 
     kept = {
-        c.type.name for t in metadata.tables.values() for c in t.columns if isinstance(c.type, sa.Enum)
+        c.type.name
+        for t in metadata.tables.values()
+        for c in t.columns
+        if isinstance(c.type, sa.Enum)
     }
     enums = [
         c.type
@@ -328,7 +329,9 @@ def plan_on(
             steps += _table_steps(conn, op, dialect)
             continue
         description, destructive, _ = _describe(op, getattr(op, "table_name", ""))
-        steps.append(MigrationStep(description, destructive, tuple(render_operations([op], dialect))))
+        steps.append(
+            MigrationStep(description, destructive, tuple(render_operations([op], dialect)))
+        )
     for op in _dependents_first([op for op in found if isinstance(op, ops.DropTableOp)]):
         sql = render_operations([op], dialect) + _enum_drops(op, metadata, dialect)
         steps.append(MigrationStep(f"drop table {op.table_name}", True, tuple(sql)))

@@ -78,7 +78,9 @@ def _index(index: IndexDescriptor, table: sa.Table, dialect: ModelDialect) -> sa
     if index.where is not None:
         dialect.require("partial_index", f"index '{index.name}' on '{table.name}' has a WHERE")
         options[f"{dialect.sqlalchemy_name}_where"] = sa.text(index.where)
-    return sa.Index(index.name, *(table.c[c] for c in index.columns), unique=index.unique, **options)
+    return sa.Index(
+        index.name, *(table.c[c] for c in index.columns), unique=index.unique, **options
+    )
 
 
 def to_metadata(
@@ -92,12 +94,14 @@ def to_metadata(
     problems = validate_models(models, [target])
     if problems:
         raise SchemaValidationError(problems)
-    metadata = metadata if metadata is not None else sa.MetaData(naming_convention=NAMING_CONVENTION)
+    metadata = (
+        metadata if metadata is not None else sa.MetaData(naming_convention=NAMING_CONVENTION)
+    )
     for model in models:
         has_pk_constraint = any(c.kind == "primary_key" for c in model.constraints)
         items: list[Any] = [_column(c, target, not has_pk_constraint) for c in model.columns]
         items += [_constraint(c) for c in model.constraints]
-        options = {
+        options: dict[str, Any] = {
             "mysql_engine": model.engine,
             "mysql_charset": model.charset,
             "mysql_collate": model.collation,
@@ -175,7 +179,9 @@ def from_metadata(metadata: sa.MetaData) -> list[ModelDescriptor]:
                 name=c.name,
                 nullable=bool(c.nullable) and not c.primary_key,
                 primary_key=c.primary_key and len(pk) == 1,
-                autoincrement=c.primary_key and c.autoincrement in (True, "auto") and len(pk) == 1
+                autoincrement=c.primary_key
+                and c.autoincrement in (True, "auto")
+                and len(pk) == 1
                 and isinstance(c.type, sa.Integer),
                 unique=bool(c.unique),
                 **_type_fields(c),
@@ -196,17 +202,15 @@ def from_metadata(metadata: sa.MetaData) -> list[ModelDescriptor]:
                         columns=[c.name for c in con.columns],
                         ref_table=con.referred_table.name,
                         ref_columns=[e.column.name for e in con.elements],
-                        on_delete=con.ondelete,  # type: ignore[arg-type]
-                        on_update=con.onupdate,  # type: ignore[arg-type]
+                        on_delete=con.ondelete,
+                        on_update=con.onupdate,
                     )
                 )
             elif isinstance(con, sa.CheckConstraint) and not _is_type_check(con):
                 constraints.append(
                     ConstraintDescriptor(kind="check", name=name, expression=str(con.sqltext))
                 )
-            elif isinstance(con, sa.UniqueConstraint) and not all(
-                c.unique for c in con.columns
-            ):
+            elif isinstance(con, sa.UniqueConstraint) and not all(c.unique for c in con.columns):
                 constraints.append(
                     ConstraintDescriptor(
                         kind="unique", name=name, columns=[c.name for c in con.columns]

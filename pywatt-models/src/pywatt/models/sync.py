@@ -52,7 +52,9 @@ def database_dialect(db: Database) -> ModelDialect:
 
 
 async def _run(
-    db: Database, dialect: str | ModelDialect | None, work: Callable[[sa.Connection, ModelDialect], T]
+    db: Database,
+    dialect: str | ModelDialect | None,
+    work: Callable[[sa.Connection, ModelDialect], T],
 ) -> T:
     target = get_dialect(dialect) if dialect is not None else database_dialect(db)
 

@@ -127,7 +127,9 @@ def _key_problems(model: ModelDescriptor, tables: dict[str, ModelDescriptor]) ->
             )
         for name in con.ref_columns:
             if target.column(name) is None:
-                problems.append(f"foreign key {local} references missing column '{target.name}.{name}'")
+                problems.append(
+                    f"foreign key {local} references missing column '{target.name}.{name}'"
+                )
     if sum(1 for c in model.constraints if c.kind == "primary_key") > 1:
         problems.append(f"table '{model.name}' has more than one primary key constraint")
     return problems
