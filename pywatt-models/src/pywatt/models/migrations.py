@@ -13,7 +13,7 @@ import datetime
 import hashlib
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -171,27 +171,26 @@ def _widens(old: str, new: str) -> bool:
 # --- planning -------------------------------------------------------------------------------
 
 
-def _describe(op: ops.MigrateOperation, table: str) -> tuple[str, bool, Any]:
-    """What the step says, whether it is destructive, and the dialect it compares types on."""
-    if isinstance(op, ops.CreateTableOp):
-        return f"create table {op.table_name}", False, None
-    if isinstance(op, ops.DropTableOp):
-        return f"drop table {op.table_name}", True, None
-    if isinstance(op, ops.AddColumnOp):
-        return f"add column {table}.{op.column.name}", False, None
-    if isinstance(op, ops.DropColumnOp):
-        return f"drop column {table}.{op.column_name}", True, None
-    if isinstance(op, ops.CreateIndexOp):
-        return f"create index {op.index_name} on {table}", False, None
-    if isinstance(op, ops.DropIndexOp):
-        return f"drop index {op.index_name} on {table}", False, None
-    if isinstance(op, ops.AlterColumnOp):
-        return f"alter column {table}.{op.column_name}", False, op
-    if isinstance(op, ops.AddConstraintOp):
-        return f"add {op.constraint_type} constraint on {table}", False, None
-    if isinstance(op, ops.DropConstraintOp):
-        return f"drop constraint {op.constraint_name} on {table}", False, None
-    return f"{type(op).__name__} on {table}", True, None
+#: Each kind of Alembic operation: whether it can lose data, and how a step names it.
+_KINDS: list[tuple[type[Any], bool, Callable[[Any, str], str]]] = [
+    (ops.CreateTableOp, False, lambda op, t: f"create table {op.table_name}"),
+    (ops.DropTableOp, True, lambda op, t: f"drop table {op.table_name}"),
+    (ops.AddColumnOp, False, lambda op, t: f"add column {t}.{op.column.name}"),
+    (ops.DropColumnOp, True, lambda op, t: f"drop column {t}.{op.column_name}"),
+    (ops.CreateIndexOp, False, lambda op, t: f"create index {op.index_name} on {t}"),
+    (ops.DropIndexOp, False, lambda op, t: f"drop index {op.index_name} on {t}"),
+    (ops.AlterColumnOp, False, lambda op, t: f"alter column {t}.{op.column_name}"),
+    (ops.AddConstraintOp, False, lambda op, t: f"add {op.constraint_type} constraint on {t}"),
+    (ops.DropConstraintOp, False, lambda op, t: f"drop constraint {op.constraint_name} on {t}"),
+]
+
+
+def _describe(op: ops.MigrateOperation, table: str) -> tuple[str, bool]:
+    """What the step says, and whether it is destructive (anything unknown counts as such)."""
+    for kind, destructive, say in _KINDS:
+        if isinstance(op, kind):
+            return say(op, table), destructive
+    return f"{type(op).__name__} on {table}", True
 
 
 def _alter_details(op: ops.AlterColumnOp, dialect: Any) -> tuple[str, bool]:
@@ -234,13 +233,13 @@ def _table_steps(
     # A rebuild copies the table as it is now, so every change to it goes into the rebuild.
     rebuild = list(group.ops) if any(_needs_rebuild(op, dialect) for op in group.ops) else []
     for op in group.ops:
-        description, destructive, alter = _describe(op, group.table_name)
-        if isinstance(alter, ops.AlterColumnOp):
-            detail, destructive = _alter_details(alter, dialect.sa_dialect())
+        description, destructive = _describe(op, group.table_name)
+        if isinstance(op, ops.AlterColumnOp):
+            detail, destructive = _alter_details(op, dialect.sa_dialect())
             if dialect.sqlalchemy_name != "mysql":
                 # Only MySQL restates AUTO_INCREMENT; Alembic warns on the others.
-                alter.kw.pop("existing_autoincrement", None)
-                alter.kw.pop("autoincrement", None)
+                op.kw.pop("existing_autoincrement", None)
+                op.kw.pop("autoincrement", None)
             description += f": {detail}"
         if op in rebuild:
             steps.append(MigrationStep(description + " (table rebuild)", destructive, ()))
@@ -328,7 +327,7 @@ def plan_on(
         if isinstance(op, ops.ModifyTableOps):
             steps += _table_steps(conn, op, dialect)
             continue
-        description, destructive, _ = _describe(op, getattr(op, "table_name", ""))
+        description, destructive = _describe(op, getattr(op, "table_name", ""))
         steps.append(
             MigrationStep(description, destructive, tuple(render_operations([op], dialect)))
         )
