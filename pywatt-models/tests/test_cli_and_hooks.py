@@ -157,3 +157,15 @@ def test_declarative_models_are_a_source():
     sql = generate_complete_sql(models, "mysql")
     assert "FOREIGN KEY(mentor_id) REFERENCES authors (id) ON DELETE SET NULL" in sql
     assert "CREATE INDEX ix_authors_active ON authors (active, name)" in sql
+
+
+def test_models_sql_reports_every_schema_problem(tmp_path: Path):
+    path = tmp_path / "bad.json"
+    path.write_text(
+        '[{"name": "t", "columns": [{"name": "e", "type": "enum"}, {"name": "e", "type": "x"}]}]'
+    )
+    result = CliRunner().invoke(models_command, ["sql", str(path), "--dialect", "sqlite"])
+    assert result.exit_code == 1
+    assert "Error: 3 schema problems:\n  - duplicate column 't.e'\n" in result.output
+    assert "  - enum column 't.e' has no values\n" in result.output
+    assert "  - unknown column type 'x' for 't.e'; known: " in result.output

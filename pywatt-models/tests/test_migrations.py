@@ -128,22 +128,36 @@ async def test_migrations_through_the_proxy_backend(proxy_db: Database, prefix: 
     await check_migrations(proxy_db, prefix)
 
 
-async def test_a_failing_step_names_itself_and_records_nothing(db: Database, prefix: str):
+async def test_a_failing_step_names_itself_and_what_stays_applied(db: Database, prefix: str):
     from pywatt.models import MigrationError
+    from pywatt.models.sync import database_dialect
 
     versions, table = f"{prefix}versions", f"{prefix}good"
     good = create_simple_model(table).add_integer_column("v")
     await sync_schema(db, [good.build()], version_table=versions)
     await db.execute(f"INSERT INTO {table} (v) VALUES (1)")
     await db.execute(f"INSERT INTO {table} (v) VALUES (1)")
+    # Two steps: a column that can be added, then a unique index the rows violate.
     broken = (
         create_simple_model(table)
         .add_integer_column("v")
+        .add_integer_column("w")
         .add_index(f"ux_{table}", "v", unique=True)
     )
-    with pytest.raises(
-        MigrationError, match=f"step 'create index ux_{table} on {table}' failed on"
-    ):
+    with pytest.raises(MigrationError) as info:
         await sync_schema(db, [broken.build()], version_table=versions)
-    assert (await diff_schema(db, [good.build()], version_table=versions)).empty
+    message = str(info.value)
+    assert message.startswith(f"step 'create index ux_{table} on {table}' failed on ")
+    left = await diff_schema(db, [good.build()], version_table=versions)
+    if database_dialect(db).supports("transactional_ddl"):
+        assert message.endswith("; nothing was applied (rolled back)")
+        assert info.value.applied == []
+        assert left.empty
+    else:  # MySQL/MariaDB: the added column was committed by its own DDL statement
+        assert message.endswith(
+            "; mysql commits each DDL statement, so the steps before it stay applied: "
+            f"add column {table}.w"
+        )
+        assert info.value.applied == [f"add column {table}.w"]
+        assert [s.description for s in left.steps] == [f"drop column {table}.w"]
     assert len(await db.fetch_all(f"SELECT revision FROM {versions}")) == 1

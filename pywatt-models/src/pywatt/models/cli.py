@@ -31,16 +31,12 @@ def _load(file: Path) -> list[ModelDescriptor]:
 
     from pywatt.models.descriptors import load_models
     from pywatt.models.errors import ModelsError
-    from pywatt.models.validation import validate_models
 
+    # Validation waits for the dialect: a third-party one may add column types.
     try:
-        models = load_models(file)
+        return load_models(file)
     except (ValidationError, ValueError, ModelsError) as exc:
         raise click.ClickException(f"{file}: {exc}") from None
-    problems = validate_models(models)
-    if problems:
-        raise click.ClickException(f"{file}:\n" + "\n".join(f"  - {p}" for p in problems))
-    return models
 
 
 def _on_database(url: str, work: Callable[[Database], Awaitable[T]]) -> T:

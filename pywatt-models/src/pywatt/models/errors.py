@@ -39,7 +39,11 @@ class UnsupportedFeatureError(ModelsError):
 
 
 class MigrationError(ModelsError):
-    """A migration step failed on the server; ``applied`` lists the steps that ran before."""
+    """A migration step failed on the server.
+
+    ``applied`` lists the steps that ran before it and stay applied: always empty where DDL
+    is transactional (PostgreSQL, SQLite), since the whole migration rolls back there.
+    """
 
     def __init__(self, message: str, *, applied: Sequence[str] = ()) -> None:
         self.applied = list(applied)

@@ -363,8 +363,13 @@ def apply_on(
             for stmt in step.sql:
                 conn.exec_driver_sql(stmt)
         except Exception as exc:
+            message = f"step '{step.description}' failed on {dialect.name}: {_reason(exc)}"
+            if dialect.supports("transactional_ddl"):
+                raise MigrationError(message + "; nothing was applied (rolled back)") from exc
+            kept = "; ".join(done) or "none"
             raise MigrationError(
-                f"step '{step.description}' failed on {dialect.name}: {_reason(exc)}",
+                f"{message}; {dialect.name} commits each DDL statement, so the steps before it "
+                f"stay applied: {kept}",
                 applied=done,
             ) from exc
         done.append(step.description)
