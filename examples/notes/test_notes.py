@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -14,6 +15,11 @@ NOTES = Path(__file__).with_name("notes.py")
 pytestmark = pytest.mark.anyio
 
 Factory = Callable[..., Awaitable[ModuleHandle]]
+JSON = {"content-type": "application/json"}
+
+
+def note(**fields: object) -> bytes:
+    return json.dumps(fields).encode()
 
 
 async def test_tables_are_created_at_startup_and_only_once(
@@ -24,7 +30,7 @@ async def test_tables_are_created_at_startup_and_only_once(
     schema = (await first.http("GET", "/schema")).json()
     assert schema["applied"] is True
     assert schema["steps"] == ["create table notes", "create index ix_notes_pinned on notes"]
-    added = await first.http("POST", "/notes", json={"title": "hi", "body": "there"})
+    added = await first.http("POST", "/notes", JSON, note(title="hi", body="there"))
     assert added.json() == {"count": 1}
     assert await first.stop(timeout=10) == 0
 
@@ -39,7 +45,8 @@ async def test_through_the_orchestrators_database(pywatt_module_factory: Factory
     notes = await pywatt_module_factory(NOTES)
     schema = (await notes.http("GET", "/schema")).json()
     assert schema["steps"] == ["create table notes", "create index ix_notes_pinned on notes"]
-    await notes.http("POST", "/notes", json={"title": "proxied"})
+    added = await notes.http("POST", "/notes", JSON, note(title="proxied"))
+    assert added.json() == {"count": 1}
     assert (await notes.http("GET", "/notes")).json() == [
         {"title": "proxied", "body": None, "pinned": False}
     ]
