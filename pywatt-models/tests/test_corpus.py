@@ -257,8 +257,16 @@ async def test_corpus_is_created_and_reads_back_as_modelled(db: Database, prefix
     assert team is not None
     assert (team["tier"], bool(team["active"])) == ("free", True)
 
-    for statement in drop_sql(models, dialect):
+    drops = drop_sql(models, dialect)
+    for statement in drops:
         await db.execute(statement)
+    if dialect.name == "postgresql":
+        assert sorted(drops[-2:]) == [f"DROP TYPE {prefix}level", f"DROP TYPE {prefix}tier"]
+        types = await db.fetch_value(
+            "SELECT COUNT(*) FROM pg_type WHERE typname IN (:a, :b)",
+            {"a": f"{prefix}tier", "b": f"{prefix}level"},
+        )
+        assert types == 0
     assert (
         await reflect(db, lambda insp: [n for n in insp.get_table_names() if n.startswith(prefix)])
         == []
