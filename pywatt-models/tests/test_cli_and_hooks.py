@@ -117,6 +117,27 @@ def test_a_third_party_dialect_adds_types_and_limits():
     assert set(acme.features) <= set(FEATURES)
 
 
+def test_a_dialect_of_the_wrong_kind_names_its_plugin():
+    import importlib.metadata as md
+
+    from pywatt.core.errors import PluginError
+
+    class Sloppy:
+        @staticmethod
+        @hookimpl
+        def pywatt_register_model_dialects(register):
+            register("sloppy", {"name": "sloppy"})
+
+    eps = [ep for ep in md.entry_points(group="pywatt") if ep.name == "models"]
+    plugins = build_plugins(entry_points=eps, extra=[("sloppy-plugin", Sloppy)], env={})
+    with pytest.raises(PluginError) as info:
+        get_dialect("sloppy", plugins=plugins)
+    assert str(info.value) == (
+        "model dialect 'sloppy' from plugin 'sloppy-plugin' is a dict, "
+        "not a pywatt.models.ModelDialect"
+    )
+
+
 def test_sqlite_cannot_alter_a_column_in_place():
     from pywatt.models import UnsupportedFeatureError, alter_column_sql
 

@@ -72,6 +72,13 @@ async def check_migrations(db: Database, prefix: str) -> None:
         False,
     )
 
+    narrowed = items(prefix, note_length=20, extra=True, index=True)
+    with pytest.raises(DestructiveChangeError) as narrowing:
+        await sync_schema(db, [narrowed.build()], version_table=versions)
+    assert plain(narrowing.value.steps) == [
+        f"alter column {table}.note: type VARCHAR(200) -> VARCHAR(20) (narrows)"
+    ]
+
     dropped = items(prefix, note_length=200, extra=True, index=True, qty=False)
     with pytest.raises(DestructiveChangeError) as refused:
         await sync_schema(db, [dropped.build()], version_table=versions)

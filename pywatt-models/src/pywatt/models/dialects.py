@@ -148,7 +148,15 @@ def get_dialect(name: str | ModelDialect, *, plugins: Plugins | None = None) -> 
     if isinstance(name, ModelDialect):
         return name
     key = _ALIASES.get(name.lower(), name.lower())
-    found: ModelDialect = _registry(plugins).get(key)
+    registry = _registry(plugins)
+    found = registry.get(key)
+    if not isinstance(found, ModelDialect):
+        from pywatt.core.errors import PluginError
+
+        raise PluginError(
+            f"model dialect {key!r} from plugin {registry.owner(key)!r} is a "
+            f"{type(found).__name__}, not a pywatt.models.ModelDialect"
+        )
     return found
 
 
