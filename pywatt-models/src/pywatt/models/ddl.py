@@ -24,6 +24,7 @@ __all__ = [
     "create_sql",
     "drop_column_sql",
     "drop_sql",
+    "enum_drop_sql",
     "generate_complete_sql",
     "render_operations",
 ]
@@ -108,7 +109,7 @@ def drop_sql(
     ]
     if target.supports("enum_type"):
         for enum in _enums(metadata):
-            statements.append(_compile(_drop_enum(enum), sa_dialect))
+            statements.append(enum_drop_sql(enum, target))
     return statements
 
 
@@ -185,9 +186,9 @@ def _create_enum(enum: sa.Enum) -> Any:
     return CreateEnumType(ENUM(*enum.enums, name=enum.name))
 
 
-def _drop_enum(enum: sa.Enum) -> Any:
-    # SQLAlchemy's DropEnumType has no IF EXISTS; the tables using the type go first.
+def enum_drop_sql(enum: sa.Enum, dialect: ModelDialect) -> str:
+    """DROP TYPE for a PostgreSQL enum (SQLAlchemy's construct has no IF EXISTS)."""
     from sqlalchemy.dialects.postgresql import ENUM
     from sqlalchemy.dialects.postgresql.named_types import DropEnumType
 
-    return DropEnumType(ENUM(*enum.enums, name=enum.name))
+    return _compile(DropEnumType(ENUM(*enum.enums, name=enum.name)), dialect.sa_dialect())

@@ -22,7 +22,7 @@ from alembic.autogenerate import produce_migrations
 from alembic.migration import MigrationContext
 from alembic.operations import ops
 
-from pywatt.models.ddl import offline_operations, render_operations
+from pywatt.models.ddl import enum_drop_sql, offline_operations, render_operations
 from pywatt.models.descriptors import ModelDescriptor, dump_models
 from pywatt.models.dialects import ModelDialect
 from pywatt.models.errors import DestructiveChangeError, MigrationError
@@ -259,8 +259,6 @@ def _enum_drops(op: ops.DropTableOp, metadata: sa.MetaData, dialect: ModelDialec
     """PostgreSQL: the dropped table's enum types, unless a remaining table uses them."""
     if not dialect.supports("enum_type"):
         return []
-    from pywatt.models.ddl import _compile, _drop_enum
-
     kept = {
         c.type.name
         for t in metadata.tables.values()
@@ -272,7 +270,7 @@ def _enum_drops(op: ops.DropTableOp, metadata: sa.MetaData, dialect: ModelDialec
         for c in op.to_table().columns
         if isinstance(c.type, sa.Enum) and c.type.name and c.type.name not in kept
     ]
-    return [_compile(_drop_enum(e), dialect.sa_dialect()) for e in enums]
+    return [enum_drop_sql(e, dialect) for e in enums]
 
 
 def _dependents_first(drops: list[ops.DropTableOp]) -> list[ops.DropTableOp]:
