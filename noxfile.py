@@ -21,7 +21,10 @@ TEST_DEPS = ["pytest>=8", "hypothesis>=6.100"]
 TEST_EXTRAS = {
     "data": "[postgres,mysql,redis,memcached]",
     "server": "[starlette,flask]",
+    "models": "[postgres,mysql,yaml]",
 }
+# First-party distributions a distribution depends on, installed from their folders.
+TEST_LOCAL_DEPS: dict[str, list[str]] = {"models": ["./pywatt-data"]}
 TEST_EXTRA_DEPS: dict[str, list[str]] = {
     # msgpack only reads the reference renderings among the protocol vectors; httpx is the
     # orchestrator's optional socket client, whose path is tested next to its fallback.
@@ -34,7 +37,7 @@ ALL_INSTALL = [
     "./pywatt-data[postgres,mysql,redis,memcached]",
     "./pywatt-auth",
     "./pywatt-server[starlette,flask]",
-    "./pywatt-models",
+    "./pywatt-models[yaml]",
     "./pywatt-cli",
 ]
 
@@ -58,6 +61,7 @@ def _pytest(session: nox.Session, name: str, *args: str) -> None:
 def tests(session: nox.Session, dist: str) -> None:
     """Run one distribution's tests in a venv holding only it and its declared dependencies."""
     deps = ["./pywatt-core"] if dist != "core" else []
+    deps += TEST_LOCAL_DEPS.get(dist, [])
     session.install(*deps, f"./pywatt-{dist}{TEST_EXTRAS.get(dist, '')}")
     session.install(*TEST_DEPS, *TEST_EXTRA_DEPS.get(dist, []))
     _pytest(session, dist, f"pywatt-{dist}/tests")

@@ -103,3 +103,37 @@ def test_a_broken_plugin_costs_only_its_own_components():
     )
     assert used.returncode == 0, used.stderr
     assert used.stdout.strip().endswith("Cache")
+
+
+def test_plugins_shows_what_pywatt_models_registers():
+    models = plugins_json(PYWATT_DISABLED_PLUGINS="broken")["models"]
+    assert models["registered"] == {
+        "command": ["models"],
+        "model dialect": ["sqlite", "postgresql", "mysql"],
+    }
+    text = run_pywatt("plugins", PYWATT_DISABLED_PLUGINS="broken").stdout
+    assert "models (pywatt-models 0.1.0)\n    command: models\n" in text
+    assert "    model dialect: sqlite, postgresql, mysql\n" in text
+
+
+def test_pywatt_models_sql_runs_from_the_pywatt_command(tmp_path: Path):
+    schema = tmp_path / "schema.yaml"
+    schema.write_text(
+        "models:\n"
+        "  - name: pets\n"
+        "    columns:\n"
+        "      - {name: id, type: integer, primary_key: true, autoincrement: true}\n"
+        "      - {name: kind, type: enum, enum_values: [cat, dog], default: cat}\n"
+        "    engine: InnoDB\n"
+    )
+    result = run_pywatt(
+        "models", "sql", str(schema), "--dialect", "mariadb", PYWATT_DISABLED_PLUGINS="broken"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (
+        "CREATE TABLE pets (\n"
+        "\tid INTEGER NOT NULL AUTO_INCREMENT, \n"
+        "\tkind ENUM('cat','dog') DEFAULT 'cat', \n"
+        "\tCONSTRAINT pk_pets PRIMARY KEY (id)\n"
+        ")ENGINE=InnoDB;\n"
+    )

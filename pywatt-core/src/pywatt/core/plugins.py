@@ -58,6 +58,7 @@ _REGISTRATION_HOOKS: dict[str, str] = {
     "cache backend": "pywatt_register_cache_backends",
     "server adapter": "pywatt_register_server_adapters",
     "authenticator": "pywatt_register_authenticators",
+    "model dialect": "pywatt_register_model_dialects",
     "command": "pywatt_register_commands",
 }
 
@@ -206,6 +207,7 @@ class Plugins:
         self.cache_backends: Registry[Any] = Registry("cache backend")
         self.server_adapters: Registry[Any] = Registry("server adapter")
         self.authenticators: Registry[Any] = Registry("authenticator")
+        self.model_dialects: Registry[Any] = Registry("model dialect")
         self.commands: Registry[Any] = Registry("command")
         self._registered: dict[str, dict[str, list[str]]] = {name: {} for name, *_ in infos}
         self._infos = infos
@@ -246,6 +248,7 @@ class Plugins:
             self.cache_backends,
             self.server_adapters,
             self.authenticators,
+            self.model_dialects,
             self.commands,
         ]
 
