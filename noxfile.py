@@ -21,12 +21,16 @@ TEST_DEPS = ["pytest>=8", "hypothesis>=6.100"]
 TEST_EXTRAS = {
     "data": "[postgres,mysql,redis,memcached]",
     "server": "[starlette,flask]",
+    "auth": "[starlette,flask]",
 }
 TEST_EXTRA_DEPS: dict[str, list[str]] = {
     # msgpack only reads the reference renderings among the protocol vectors; httpx is the
     # orchestrator's optional socket client, whose path is tested next to its fallback.
     "core": ["msgpack>=1.0.7", "httpx>=0.27"],
     "server": ["httpx>=0.27", "fastapi>=0.110"],
+    # Real module processes serve the protected apps (pywatt-server, a test-only dependency);
+    # cryptography signs the ES/RS/EdDSA test tokens (joserfc already pulls it).
+    "auth": ["./pywatt-server[starlette,flask]", "httpx>=0.27", "fastapi>=0.110"],
 }
 ALL_INSTALL = [
     "./pywatt-core",
