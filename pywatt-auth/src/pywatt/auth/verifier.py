@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from pywatt.auth.keys import Clock
     from pywatt.auth.settings import JwtSettings
 
-__all__ = ["JwtVerifier", "keys_for"]
+__all__ = ["ClaimsPolicy", "JwtVerifier", "keys_for"]
 
 
 def keys_for(settings: JwtSettings, *, clock: Clock = time.time) -> KeyRing:
@@ -97,8 +97,7 @@ class JwtVerifier:
         self._algorithms = _resolve_algorithms(list(settings.algorithms))
         # Checks "crit" (RFC 7515 §4.1.11); other header names are the issuer's business.
         self._registry = JWSRegistry(algorithms=list(settings.algorithms), strict_check_header=False)
-        self._audiences = settings.audiences
-        self._required = tuple(settings.required_claims)
+        self.policy = ClaimsPolicy(settings, clock=clock)
 
     # -- public ---------------------------------------------------------------------------
 
@@ -141,32 +140,8 @@ class JwtVerifier:
         return claims
 
     def check_claims(self, claims: dict[str, Any]) -> None:
-        """The registered-claim checks alone (also used on claims the orchestrator returns)."""
-        now = self.clock()
-        leeway = self.settings.leeway
-        exp = _time_claim(claims, "exp")
-        if exp is not None and now >= exp + leeway:
-            raise ExpiredTokenError()
-        nbf = _time_claim(claims, "nbf")
-        if nbf is not None and now + leeway < nbf:
-            raise NotYetValidError()
-        iat = _time_claim(claims, "iat")
-        if iat is not None and now + leeway < iat:
-            raise NotYetValidError("issued in the future")
-        if self.settings.max_age is not None:
-            if iat is None:
-                raise MissingClaimError("'iat' (needed by max_age)")
-            if now - iat > self.settings.max_age + leeway:
-                raise TokenTooOldError()
-        if self.settings.issuer is not None:
-            if "iss" not in claims:
-                raise MissingClaimError("'iss'")
-            if claims["iss"] != self.settings.issuer:
-                raise InvalidIssuerError()
-        self._check_audience(claims)
-        for name in self._required:
-            if name not in claims:
-                raise MissingClaimError(repr(name))
+        """The registered-claim checks alone."""
+        self.policy.check(claims)
 
     # -- steps ----------------------------------------------------------------------------
 
@@ -238,6 +213,44 @@ class JwtVerifier:
             raise MalformedTokenError("payload is not a JSON object")
         return claims
 
+
+class ClaimsPolicy:
+    """The registered-claim checks of the settings; also applied to the claims the
+    orchestrator's Jwt service returns, so both paths refuse with the same reasons."""
+
+    def __init__(self, settings: JwtSettings, *, clock: Clock = time.time) -> None:
+        self.settings = settings
+        self.clock = clock
+        self._audiences = settings.audiences
+        self._required = tuple(settings.required_claims)
+
+    def check(self, claims: dict[str, Any]) -> None:
+        now = self.clock()
+        leeway = self.settings.leeway
+        exp = _time_claim(claims, "exp")
+        if exp is not None and now >= exp + leeway:
+            raise ExpiredTokenError()
+        nbf = _time_claim(claims, "nbf")
+        if nbf is not None and now + leeway < nbf:
+            raise NotYetValidError()
+        iat = _time_claim(claims, "iat")
+        if iat is not None and now + leeway < iat:
+            raise NotYetValidError("issued in the future")
+        if self.settings.max_age is not None:
+            if iat is None:
+                raise MissingClaimError("'iat' (needed by max_age)")
+            if now - iat > self.settings.max_age + leeway:
+                raise TokenTooOldError()
+        if self.settings.issuer is not None:
+            if "iss" not in claims:
+                raise MissingClaimError("'iss'")
+            if claims["iss"] != self.settings.issuer:
+                raise InvalidIssuerError()
+        self._check_audience(claims)
+        for name in self._required:
+            if name not in claims:
+                raise MissingClaimError(repr(name))
+
     def _check_audience(self, claims: dict[str, Any]) -> None:
         if "aud" not in claims:
             if self._audiences:
@@ -250,6 +263,7 @@ class JwtVerifier:
         # RFC 7519 §4.1.3: a token meant for an audience we do not claim is refused.
         if not self._audiences.intersection(values):
             raise InvalidAudienceError()
+
 
 
 def _time_claim(claims: dict[str, Any], name: str) -> float | None:
