@@ -2,7 +2,8 @@
 
 The dependency declares FastAPI's ``HTTPBearer`` (or a cookie key) so the route shows in
 OpenAPI with a bearer security scheme, and it carries the ``__pywatt_auth__`` marker so the
-module announces the route with ``"auth":"jwt"``.
+module announces the route with ``"auth":"jwt"``. Importing it imports FastAPI, which the
+annotations of the dependency need at module level.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+from fastapi import Depends, HTTPException, Request
 from pydantic import BaseModel, ValidationError
 
 from pywatt.auth.authenticators import (
@@ -51,8 +53,6 @@ def require_jwt(
     :param scopes: scopes the token must all carry (``scope`` or ``scp`` claim).
     :param roles: roles of which the token must carry one (``roles`` claim).
     """
-    from fastapi import Depends, HTTPException, Request
-
     security = _security(authenticator)
     wanted_scopes, wanted_roles = tuple(scopes), tuple(roles)
 

@@ -7,7 +7,10 @@ scheme are merged into one endpoint.
 
 A route is announced with ``auth`` when its endpoint function carries the attribute named by
 :data:`AUTH_ATTRIBUTE` (``__pywatt_auth__``): a string names the scheme, any other true value
-means ``"jwt"``. :func:`requires_auth` sets it.
+means ``"jwt"``. :func:`requires_auth` sets it. A FastAPI route is also announced with
+``auth`` when one of its dependencies carries that attribute, and a Starlette app's routes when
+a guard in the app's :data:`AUTH_GUARDS_ATTRIBUTE` list (``(scheme, protects(path))`` pairs,
+kept by pywatt-auth's ``protect``) covers their path.
 """
 
 from __future__ import annotations
@@ -19,9 +22,10 @@ from typing import Any, TypeVar
 
 from pywatt.core.serving import DiscoveredEndpoint
 
-__all__ = ["AUTH_ATTRIBUTE", "flask_endpoints", "requires_auth", "starlette_endpoints"]
+__all__ = ["AUTH_ATTRIBUTE", "AUTH_GUARDS_ATTRIBUTE", "flask_endpoints", "requires_auth", "starlette_endpoints"]
 
 AUTH_ATTRIBUTE = "__pywatt_auth__"
+AUTH_GUARDS_ATTRIBUTE = "__pywatt_auth_guards__"
 
 #: What a route that accepts any method (a mounted or raw ASGI app) is announced with.
 ANY_METHOD = ("DELETE", "GET", "OPTIONS", "PATCH", "POST", "PUT")
@@ -70,7 +74,27 @@ def merge(found: Iterable[tuple[str, Iterable[str], str | None]]) -> list[Discov
 
 def starlette_endpoints(app: Any) -> list[DiscoveredEndpoint]:
     """Routes of a Starlette or FastAPI app, following mounts and host routers."""
-    return merge(_walk_starlette(getattr(app, "routes", []), ""))
+    found = _walk_starlette(getattr(app, "routes", []), "")
+    guards = getattr(app, AUTH_GUARDS_ATTRIBUTE, None) or ()
+    if guards:
+        found = [(path, methods, auth or _guarded(guards, path)) for path, methods, auth in found]
+    return merge(found)
+
+
+def _guarded(guards: Iterable[tuple[str, Callable[[str], bool]]], path: str) -> str | None:
+    return next((scheme for scheme, protects in guards if protects(path)), None)
+
+
+def _dependency_auth(route: Any) -> str | None:
+    """The scheme a FastAPI route's dependencies (at any depth) are marked with."""
+    stack = list(getattr(getattr(route, "dependant", None), "dependencies", ()))
+    while stack:
+        dependant = stack.pop()
+        found = auth_of(getattr(dependant, "call", None))
+        if found:
+            return found
+        stack.extend(getattr(dependant, "dependencies", ()))
+    return None
 
 
 def _walk_starlette(
@@ -81,7 +105,7 @@ def _walk_starlette(
     for route in routes:
         if isinstance(route, Route):
             path = prefix + _STARLETTE_PARAM.sub(r"{\1}", route.path)
-            yield path, _route_methods(route), auth_of(route.endpoint)
+            yield path, _route_methods(route), auth_of(route.endpoint) or _dependency_auth(route)
         elif isinstance(route, Mount):
             mount_path = prefix + _STARLETTE_PARAM.sub(r"{\1}", route.path)
             children = route.routes
@@ -111,7 +135,8 @@ def _walk_fastapi_included(
             continue
         path = prefix + _STARLETTE_PARAM.sub(r"{\1}", context.path)
         methods = context.methods or _route_methods(context.original_route)
-        yield path, list(methods), auth_of(context.endpoint)
+        auth = auth_of(context.endpoint) or _dependency_auth(context.original_route)
+        yield path, list(methods), auth
 
 
 def _route_methods(route: Any) -> Iterable[str]:
