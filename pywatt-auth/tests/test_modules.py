@@ -98,3 +98,55 @@ async def test_attack_table_over_stdio_and_socket(framework, keys):
             if len(part) >= 16:
                 assert part not in stderr, f"{case.name}: token text on stderr"
     assert good.split(".")[2] not in stderr
+
+
+@pytest.mark.parametrize("framework", ["fastapi", "flask"])
+async def test_rotation_mid_traffic_honours_the_overlap(framework):
+    import anyio
+    from joserfc.jwk import OctKey
+
+    old_secret, new_secret = "o" * 40, "n" * 40
+    old = mint(good_claims(), OctKey.import_key(old_secret.encode()))
+    new = mint(good_claims(), OctKey.import_key(new_secret.encode()))
+    overlap = 2.0
+    statuses: list[int] = []
+    logs: list[ModuleLog] = []
+    secrets = SecretSource.from_dict({"JWT_SECRET": old_secret})
+    async with Orchestrator(secrets, log_sink=logs.append) as orch:
+        settings = module_settings(
+            algorithms=["HS256"], secret="JWT_SECRET", rotation_overlap=overlap
+        )
+        module = await orch.start(
+            ModuleSpec.for_script(MODULES / f"secure_{framework}.py", env={"AUTH_SETTINGS": settings})
+        )
+
+        async def status(token: str) -> int:
+            reply = await module.http("GET", "/me", headers={"authorization": f"Bearer {token}"})
+            return reply.status
+
+        assert await status(old) == 200
+        assert await status(new) == 401
+        stop = anyio.Event()
+
+        async def traffic() -> None:
+            while not stop.is_set():
+                statuses.append(await status(old))
+                statuses.append(await status(new))
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(traffic)
+            await anyio.sleep(0.2)
+            ack = await module.rotate({"JWT_SECRET": new_secret})
+            rotated_at = time.monotonic()
+            assert ack.status == "success"
+            # The keys are swapped before the ack: the new key verifies at once.
+            assert await status(new) == 200
+            assert await status(old) == 200
+            assert time.monotonic() - rotated_at < overlap, "the overlap check ran too late"
+            await anyio.sleep(overlap + 0.3)
+            assert await status(old) == 401
+            assert await status(new) == 200
+            stop.set()
+        assert statuses, "no traffic ran"
+        assert all(s in (200, 401) for s in statuses), sorted(set(statuses))
+        assert refusals(logs, module.module_id)[-1] == "bad_signature"
