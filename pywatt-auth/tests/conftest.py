@@ -54,6 +54,6 @@ def settings_dict(keys: Keys) -> dict:
     }
 
 
-def good_claims(**extra) -> dict:
-    now = int(time.time())
+def good_claims(now: float | None = None, **extra) -> dict:
+    now = int(time.time() if now is None else now)
     return {"iss": ISSUER, "aud": AUDIENCE, "sub": "user-1", "iat": now, "exp": now + 600, **extra}

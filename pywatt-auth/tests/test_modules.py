@@ -150,3 +150,14 @@ async def test_rotation_mid_traffic_honours_the_overlap(framework):
         assert statuses, "no traffic ran"
         assert all(s in (200, 401) for s in statuses), sorted(set(statuses))
         assert refusals(logs, module.module_id)[-1] == "bad_signature"
+
+
+async def test_announcing_auth_that_nothing_enforces_fails_startup():
+    from pywatt.core.orchestrator import ModuleStartError
+
+    logs: list[ModuleLog] = []
+    async with Orchestrator(SecretSource(), log_sink=logs.append) as orch:
+        with pytest.raises(ModuleStartError):
+            await orch.start(ModuleSpec.for_script(MODULES / "claims_only.py"))
+    text = "\n".join(log.message for log in logs)
+    assert "announced as protected but nothing protects: /admin (auth 'jwt')" in text

@@ -51,7 +51,7 @@ def test_every_case_is_refused_with_its_reason_and_class(keys):
 
 def test_the_same_claims_pass_when_signed_right(keys):
     verifier = _verifier(keys)
-    claims = good_claims()
+    claims = good_claims(NOW)
     assert verifier.verify(mint(claims, keys.hmac, kid="k1")) == claims
     assert verifier.verify(mint(claims, keys.rsa_private, "RS256", kid="r1")) == claims
 
@@ -64,19 +64,19 @@ def test_hs_token_keyed_by_the_rsa_public_key_without_kid_is_confusion(keys):
         clock=lambda: NOW,
     )
     with pytest.raises(TokenRejected) as info:
-        verifier.verify(forge({"alg": "HS256"}, good_claims(), b"x" * 32))
+        verifier.verify(forge({"alg": "HS256"}, good_claims(NOW), b"x" * 32))
     assert info.value.reason == "alg_confusion"
 
 
 def test_leeway_admits_a_just_expired_token(keys):
-    token = mint(good_claims(exp=int(NOW) - 5), keys.hmac, kid="k1")
+    token = mint(good_claims(NOW, exp=int(NOW) - 5), keys.hmac, kid="k1")
     assert _verifier(keys, leeway=30).verify(token)["sub"] == "user-1"
     with pytest.raises(TokenRejected, match="expired"):
         _verifier(keys).verify(token)
 
 
 def test_max_age_refuses_old_tokens(keys):
-    token = mint(good_claims(iat=int(NOW) - 3600), keys.hmac, kid="k1")
+    token = mint(good_claims(NOW, iat=int(NOW) - 3600), keys.hmac, kid="k1")
     with pytest.raises(TokenTooOldError):
         _verifier(keys, max_age=60).verify(token)
     assert _verifier(keys, max_age=7200).verify(token)["sub"] == "user-1"

@@ -21,13 +21,12 @@ from pywatt.auth.authenticators import (
     log_unavailable,
 )
 from pywatt.auth.errors import AuthUnavailableError, ClaimsModelError, TokenRejected
+from pywatt.auth.markers import mark_enforced
 from pywatt.auth.middleware import credentials_from_scope
 
 __all__ = ["require_jwt"]
 
 M = TypeVar("M", bound=BaseModel)
-#: The attribute pywatt-server's discovery reads (pywatt.server.discovery.AUTH_ATTRIBUTE).
-AUTH_ATTRIBUTE = "__pywatt_auth__"
 
 
 def _security(authenticator: Authenticator) -> Any:
@@ -78,5 +77,5 @@ def require_jwt(
         request.state.auth_claims = claims
         return result
 
-    setattr(dependency, AUTH_ATTRIBUTE, authenticator.scheme)
+    mark_enforced(dependency, authenticator.scheme)
     return dependency

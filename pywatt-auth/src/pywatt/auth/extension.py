@@ -18,7 +18,7 @@ from pywatt.auth.authenticators import (
     log_rejection,
     log_unavailable,
 )
-from pywatt.auth.dependency import AUTH_ATTRIBUTE
+from pywatt.auth.markers import mark_enforced
 from pywatt.auth.errors import AuthConfigError, AuthUnavailableError, TokenRejected
 
 __all__ = ["JwtAuth", "jwt_required"]
@@ -98,7 +98,7 @@ def jwt_required(
             return view(*args, **kwargs)
 
         scheme = authenticator.scheme if authenticator is not None else "jwt"
-        setattr(wrapper, AUTH_ATTRIBUTE, scheme)
+        mark_enforced(wrapper, scheme)
         return wrapper  # type: ignore[return-value]
 
     if func is not None:

@@ -20,10 +20,9 @@ from pywatt.auth.authenticators import (
 )
 from pywatt.auth.errors import AuthUnavailableError, TokenRejected
 
-__all__ = ["AUTH_GUARDS_ATTRIBUTE", "JwtMiddleware", "credentials_from_scope", "protect"]
+from pywatt.auth.markers import AUTH_GUARDS_ATTRIBUTE
 
-#: On an app: a list of ``(scheme, protects(path) -> bool)`` that discovery consults.
-AUTH_GUARDS_ATTRIBUTE = "__pywatt_auth_guards__"
+__all__ = ["JwtMiddleware", "PathGuard", "credentials_from_scope", "protect"]
 
 Scope = dict[str, Any]
 Receive = Callable[[], Any]
