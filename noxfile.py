@@ -28,8 +28,7 @@ TEST_EXTRA_DEPS: dict[str, list[str]] = {
     # orchestrator's optional socket client, whose path is tested next to its fallback.
     "core": ["msgpack>=1.0.7", "httpx>=0.27"],
     "server": ["httpx>=0.27", "fastapi>=0.110"],
-    # Real module processes serve the protected apps (pywatt-server, a test-only dependency);
-    # cryptography signs the ES/RS/EdDSA test tokens (joserfc already pulls it).
+    # Real module processes serve the protected apps: pywatt-server is a test-only dependency.
     "auth": ["./pywatt-server[starlette,flask]", "httpx>=0.27", "fastapi>=0.110"],
 }
 ALL_INSTALL = [
@@ -69,10 +68,12 @@ def tests(session: nox.Session, dist: str) -> None:
 
 @nox.session
 def integration(session: nox.Session) -> None:
-    """Run tests-integration/ with every distribution and the dummy third-party plugins."""
+    """Run tests-integration/ with every distribution and the third-party test plugins."""
     session.install(*ALL_INSTALL, *TEST_DEPS, "httpx>=0.27", "fastapi>=0.110")
     plugins = ROOT / "tests-integration" / "plugins"
-    session.install(str(plugins / "pywatt-dummy"), str(plugins / "pywatt-broken"))
+    session.install(
+        str(plugins / "pywatt-dummy"), str(plugins / "pywatt-broken"), str(plugins / "pywatt-apikey")
+    )
     # The examples' own tests run here too: they need every distribution, like a user's.
     _pytest(session, "integration", "tests-integration", "examples")
 
