@@ -72,7 +72,9 @@ def integration(session: nox.Session) -> None:
     session.install(*ALL_INSTALL, *TEST_DEPS, "httpx>=0.27", "fastapi>=0.110")
     plugins = ROOT / "tests-integration" / "plugins"
     session.install(
-        str(plugins / "pywatt-dummy"), str(plugins / "pywatt-broken"), str(plugins / "pywatt-apikey")
+        str(plugins / "pywatt-dummy"),
+        str(plugins / "pywatt-broken"),
+        str(plugins / "pywatt-apikey"),
     )
     # The examples' own tests run here too: they need every distribution, like a user's.
     _pytest(session, "integration", "tests-integration", "examples")

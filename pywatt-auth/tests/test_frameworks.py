@@ -132,9 +132,7 @@ def test_fastapi_routes_are_announced_with_auth(auth):
 def test_flask_extension_puts_claims_on_g(auth, keys, caplog):
     client = flask_app(auth).test_client()
     token = mint(good_claims(), keys.hmac, kid="k1")
-    assert client.get("/me", headers={"Authorization": f"Bearer {token}"}).json == {
-        "sub": "user-1"
-    }
+    assert client.get("/me", headers={"Authorization": f"Bearer {token}"}).json == {"sub": "user-1"}
     with caplog.at_level(logging.WARNING, logger="pywatt.auth"):
         bad = client.get("/me", headers={"Authorization": "Bearer a.b"})
     assert bad.status_code == 401

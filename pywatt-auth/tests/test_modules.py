@@ -117,7 +117,9 @@ async def test_rotation_mid_traffic_honours_the_overlap(framework):
             algorithms=["HS256"], secret="JWT_SECRET", rotation_overlap=overlap
         )
         module = await orch.start(
-            ModuleSpec.for_script(MODULES / f"secure_{framework}.py", env={"AUTH_SETTINGS": settings})
+            ModuleSpec.for_script(
+                MODULES / f"secure_{framework}.py", env={"AUTH_SETTINGS": settings}
+            )
         )
 
         async def status(token: str) -> int:

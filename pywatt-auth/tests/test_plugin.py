@@ -30,7 +30,9 @@ def test_entry_point_loads_from_its_distribution():
 
 
 def test_build_authenticator_follows_the_settings_source(keys):
-    assert isinstance(build_authenticator("jwt", JwtSettings(**settings_dict(keys))), JwtAuthenticator)
+    assert isinstance(
+        build_authenticator("jwt", JwtSettings(**settings_dict(keys))), JwtAuthenticator
+    )
     remote = JwtSettings(algorithms=["HS256"], source="orchestrator")
     assert isinstance(build_authenticator("jwt", remote), ProxyAuthenticator)
 

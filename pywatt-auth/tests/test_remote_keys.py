@@ -121,7 +121,9 @@ def test_oidc_issuer_discovery_names_the_jwks(key_server):
 async def test_async_verify_fetches_in_a_thread(key_server):
     key = _key("k")
     key_server.publish(key)
-    verifier = JwtVerifier(JwtSettings(algorithms=["ES256"], jwks_url=key_server.url + "/jwks.json"))
+    verifier = JwtVerifier(
+        JwtSettings(algorithms=["ES256"], jwks_url=key_server.url + "/jwks.json")
+    )
     claims = {"sub": "a"}
     assert await verifier.averify(mint(claims, key, "ES256", kid="k")) == claims
 

@@ -18,8 +18,8 @@ from pywatt.auth.authenticators import (
     log_rejection,
     log_unavailable,
 )
-from pywatt.auth.markers import mark_enforced
 from pywatt.auth.errors import AuthConfigError, AuthUnavailableError, TokenRejected
+from pywatt.auth.markers import mark_enforced
 
 __all__ = ["JwtAuth", "jwt_required"]
 

@@ -65,7 +65,7 @@ def load_keys(material: str) -> list[Key]:
         for kind in (RSAKey, ECKey, OKPKey):
             try:
                 return [kind.import_key(text)]
-            except Exception:  # noqa: S112 - try the next key type
+            except Exception:  # the next key type may fit
                 continue
         raise AuthConfigError("PEM is not an RSA, EC or OKP key")
     raw = material.encode()
@@ -95,7 +95,7 @@ def fetch_json(url: str, timeout: float = FETCH_TIMEOUT) -> dict[str, Any]:
     """GET a JSON object; any failure is :class:`AuthUnavailableError` (never a 401)."""
     request = urllib.request.Request(url, headers={"Accept": "application/json"})
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             data = json.loads(response.read())
     except Exception as exc:
         raise AuthUnavailableError(f"cannot fetch {url}: {type(exc).__name__}") from None

@@ -19,7 +19,6 @@ from pywatt.auth.authenticators import (
     log_unavailable,
 )
 from pywatt.auth.errors import AuthUnavailableError, TokenRejected
-
 from pywatt.auth.markers import AUTH_GUARDS_ATTRIBUTE
 
 __all__ = ["JwtMiddleware", "PathGuard", "credentials_from_scope", "protect"]

@@ -96,7 +96,9 @@ class JwtVerifier:
         self.clock = clock
         self._algorithms = _resolve_algorithms(list(settings.algorithms))
         # Checks "crit" (RFC 7515 §4.1.11); other header names are the issuer's business.
-        self._registry = JWSRegistry(algorithms=list(settings.algorithms), strict_check_header=False)
+        self._registry = JWSRegistry(
+            algorithms=list(settings.algorithms), strict_check_header=False
+        )
         self.policy = ClaimsPolicy(settings, clock=clock)
 
     # -- public ---------------------------------------------------------------------------
@@ -263,7 +265,6 @@ class ClaimsPolicy:
         # RFC 7519 §4.1.3: a token meant for an audience we do not claim is refused.
         if not self._audiences.intersection(values):
             raise InvalidAudienceError()
-
 
 
 def _time_claim(claims: dict[str, Any], name: str) -> float | None:

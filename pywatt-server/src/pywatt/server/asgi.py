@@ -243,7 +243,9 @@ class AsgiRunner:
             return
         found = self._enforced() if self._enforced is not None else []
         enforced = {(e.path, e.auth) for e in found}
-        missing = [f"{path} (auth {auth!r})" for path, auth in claimed if (path, auth) not in enforced]
+        missing = [
+            f"{path} (auth {auth!r})" for path, auth in claimed if (path, auth) not in enforced
+        ]
         if missing:
             raise ConfigError(
                 "announced as protected but nothing protects: "

@@ -86,7 +86,7 @@ class JwtService:
                     warnings.simplefilter("ignore")
                     try:
                         return jws.serialize_compact(header, dumps(claims), key, algorithms=[alg])
-                    except Exception:  # noqa: S112 - this key cannot sign this alg (public)
+                    except Exception:  # this key cannot sign this alg (a public key)
                         continue
         raise ServiceError("no key in the Jwt secret can sign with the allowed algorithms")
 
