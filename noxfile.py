@@ -91,8 +91,9 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """Type-check every distribution's src with mypy --strict."""
-    # pytest and httpx: imported by pywatt-core's test helpers and its optional socket client.
-    session.install(*ALL_INSTALL, "mypy>=1.10", "pytest>=8", "httpx>=0.27")
+    # pytest and httpx: imported by pywatt-core's test helpers and its optional socket client;
+    # fastapi: pywatt-auth's FastAPI dependency.
+    session.install(*ALL_INSTALL, "mypy>=1.10", "pytest>=8", "httpx>=0.27", "fastapi>=0.110")
     srcs = [f"pywatt-{d}/src" for d in DISTS]
     session.run("mypy", *srcs, env={"MYPYPATH": os.pathsep.join(srcs)})
 

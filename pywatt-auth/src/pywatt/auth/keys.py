@@ -53,7 +53,7 @@ def load_keys(material: str) -> list[Key]:
             raise AuthConfigError("key material starts like JSON but does not parse") from None
         try:
             if isinstance(data, dict) and isinstance(data.get("keys"), list):
-                return list(KeySet.import_key_set(data).keys)
+                return list(KeySet.import_key_set(data).keys)  # type: ignore[arg-type]
             if isinstance(data, dict) and "kty" in data:
                 return [_import_jwk(data)]
         except AuthConfigError:
@@ -84,11 +84,13 @@ def _import_jwk(data: dict[str, Any]) -> Key:
     if data.get("kty") == "oct":
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            key: Key = OctKey.import_key(data)
-        if len(key.raw_value) < MIN_HMAC_BYTES:
+            key: OctKey = OctKey.import_key(data)
+        raw: bytes = key.get_op_key("verify")
+        if len(raw) < MIN_HMAC_BYTES:
             raise AuthConfigError(f"an oct JWK needs at least {MIN_HMAC_BYTES} bytes")
         return key
-    return KeySet.import_key_set({"keys": [data]}).keys[0]
+    imported: Key = KeySet.import_key_set({"keys": [data]}).keys[0]
+    return imported
 
 
 def fetch_json(url: str, timeout: float = FETCH_TIMEOUT) -> dict[str, Any]:

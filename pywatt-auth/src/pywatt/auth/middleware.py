@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, MutableMapping, Sequence
 from typing import Any
 
 from pywatt.auth.authenticators import (
@@ -23,7 +23,7 @@ from pywatt.auth.markers import AUTH_GUARDS_ATTRIBUTE
 
 __all__ = ["JwtMiddleware", "PathGuard", "credentials_from_scope", "protect"]
 
-Scope = dict[str, Any]
+Scope = MutableMapping[str, Any]
 Receive = Callable[[], Any]
 Send = Callable[[dict[str, Any]], Any]
 ASGIApp = Callable[[Scope, Receive, Send], Any]

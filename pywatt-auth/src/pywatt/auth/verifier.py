@@ -37,7 +37,8 @@ from pywatt.auth.keys import JwksKeys, KeyRing, SecretKeys, StaticKeys
 
 if TYPE_CHECKING:
     from joserfc.jwk import Key
-    from joserfc.jws import CompactSignature, JWSAlgModel
+    from joserfc.jwa import JWSAlgModel
+    from joserfc.jws import CompactSignature
 
     from pywatt.auth.keys import Clock
     from pywatt.auth.settings import JwtSettings
