@@ -36,8 +36,8 @@ from pywatt.auth.errors import (
 from pywatt.auth.keys import JwksKeys, KeyRing, SecretKeys, StaticKeys
 
 if TYPE_CHECKING:
-    from joserfc.jwk import Key
     from joserfc.jwa import JWSAlgModel
+    from joserfc.jwk import Key
     from joserfc.jws import CompactSignature
 
     from pywatt.auth.keys import Clock
