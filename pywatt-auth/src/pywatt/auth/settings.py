@@ -34,18 +34,18 @@ class JwtSettings(BaseModel):
     rotation), ``jwks_url``, ``oidc_issuer`` (its discovery document names the JWKS), or
     ``source="orchestrator"`` (the orchestrator's Jwt service checks the token, §7.3).
 
-    :param algorithms: the only algorithms accepted; required, never taken from the token.
-    :param issuer: the ``iss`` a token must carry.
-    :param audience: the ``aud`` a token must carry (one of them, when a list).
-    :param required_claims: claims a token must carry, beyond those the other checks need.
-    :param leeway: seconds of clock skew tolerated on ``exp``, ``nbf`` and ``iat``.
-    :param max_age: seconds after ``iat`` past which a token is refused (needs ``iat``).
-    :param token_location: ``header`` (``Authorization: Bearer``) or ``cookie``.
-    :param cookie_name: the cookie that carries the token when ``token_location="cookie"``.
-    :param rotation_overlap: seconds an old key still verifies after its secret rotates.
-    :param jwks_cache_seconds: how long a fetched JWKS is trusted before it is fetched again.
-    :param jwks_min_refresh_seconds: an unknown ``kid`` refetches at most this often.
-    :param max_token_bytes: longer tokens are refused unread (at most 8 KiB).
+    - ``algorithms``: the only algorithms accepted; required, never taken from the token.
+    - ``issuer``: the ``iss`` a token must carry.
+    - ``audience``: the ``aud`` a token must carry (one of them, when a list).
+    - ``required_claims``: claims a token must carry, beyond those the other checks need.
+    - ``leeway``: seconds of clock skew tolerated on ``exp``, ``nbf`` and ``iat``.
+    - ``max_age``: seconds after ``iat`` past which a token is refused (needs ``iat``).
+    - ``token_location``: ``header`` (``Authorization: Bearer``) or ``cookie``.
+    - ``cookie_name``: the cookie that carries the token when ``token_location="cookie"``.
+    - ``rotation_overlap``: seconds an old key still verifies after its secret rotates.
+    - ``jwks_cache_seconds``: how long a fetched JWKS is trusted before it is fetched again.
+    - ``jwks_min_refresh_seconds``: an unknown ``kid`` refetches at most this often.
+    - ``max_token_bytes``: longer tokens are refused unread (at most 8 KiB).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
