@@ -110,7 +110,8 @@ class ServiceBackends:
                 return False, None, f"the dev orchestrator offers no {name} service"
         except Exception as exc:
             logger.warning("service_request %s failed: %s", msg.id, exc)
-            return False, None, f"{type(exc).__name__}: {exc}"
+            text = str(exc) if isinstance(exc, ServiceError) else f"{type(exc).__name__}: {exc}"
+            return False, None, text
         return True, connection_id, None
 
     async def handle_operation(self, msg: ServiceOperation) -> tuple[bool, Any, str | None]:
