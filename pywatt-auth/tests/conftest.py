@@ -57,3 +57,17 @@ def settings_dict(keys: Keys) -> dict:
 def good_claims(now: float | None = None, **extra) -> dict:
     now = int(time.time() if now is None else now)
     return {"iss": ISSUER, "aud": AUDIENCE, "sub": "user-1", "iat": now, "exp": now + 600, **extra}
+
+
+def attack_cases(keys: Keys, now: float):
+    from pywatt.auth.testing import rejection_cases
+
+    return rejection_cases(
+        hmac_key=keys.hmac,
+        hmac_kid="k1",
+        rsa_public_pem=keys.rsa_public_pem,
+        rsa_kid="r1",
+        issuer=ISSUER,
+        audience=AUDIENCE,
+        now=now,
+    )

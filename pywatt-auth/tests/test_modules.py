@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from pywatt.auth.testing import mint, rejection_cases
+from pywatt.auth.testing import mint
 from pywatt.core.orchestrator import ModuleLog, ModuleSpec, Orchestrator, SecretSource
 
-from .conftest import AUDIENCE, ISSUER, good_claims
+from .conftest import AUDIENCE, ISSUER, attack_cases, good_claims
 
 MODULES = Path(__file__).with_name("modules")
 
@@ -48,15 +48,7 @@ def refusals(logs: list[ModuleLog], module_id: str) -> list[str]:
 @pytest.mark.parametrize("framework", ["fastapi", "flask"])
 async def test_attack_table_over_stdio_and_socket(framework, keys):
     now = time.time()
-    cases = rejection_cases(
-        hmac_key=keys.hmac,
-        hmac_kid="k1",
-        rsa_public_pem=keys.rsa_public_pem,
-        rsa_kid="r1",
-        issuer=ISSUER,
-        audience=AUDIENCE,
-        now=now,
-    )
+    cases = attack_cases(keys, now)
     logs: list[ModuleLog] = []
     secrets = SecretSource.from_dict({"JWT_KEYS": keys.jwks})
     async with Orchestrator(secrets, log_sink=logs.append) as orch:

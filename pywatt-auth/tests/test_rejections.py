@@ -13,9 +13,9 @@ from pywatt.auth import (
     TokenRejected,
     TokenTooOldError,
 )
-from pywatt.auth.testing import mint, rejection_cases
+from pywatt.auth.testing import mint
 
-from .conftest import AUDIENCE, ISSUER, good_claims, settings_dict
+from .conftest import attack_cases, good_claims, settings_dict
 
 NOW = time.time()
 
@@ -24,22 +24,10 @@ def _verifier(keys, **overrides) -> JwtVerifier:
     return JwtVerifier(JwtSettings(**{**settings_dict(keys), **overrides}), clock=lambda: NOW)
 
 
-def _cases(keys):
-    return rejection_cases(
-        hmac_key=keys.hmac,
-        hmac_kid="k1",
-        rsa_public_pem=keys.rsa_public_pem,
-        rsa_kid="r1",
-        issuer=ISSUER,
-        audience=AUDIENCE,
-        now=NOW,
-    )
-
-
 def test_every_case_is_refused_with_its_reason_and_class(keys):
     verifier = _verifier(keys)
     seen = {}
-    for case in _cases(keys):
+    for case in attack_cases(keys, NOW):
         with pytest.raises(TokenRejected) as info:
             verifier.verify(case.token)
         assert info.value.reason == case.reason, case.name

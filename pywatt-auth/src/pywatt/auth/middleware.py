@@ -23,6 +23,7 @@ from pywatt.auth.markers import AUTH_GUARDS_ATTRIBUTE
 
 __all__ = ["JwtMiddleware", "PathGuard", "credentials_from_scope", "protect"]
 
+ALL_PATHS = ("*",)
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Any]
 Send = Callable[[dict[str, Any]], Any]
@@ -80,7 +81,7 @@ class JwtMiddleware:
         app: ASGIApp,
         authenticator: Authenticator,
         *,
-        paths: Sequence[str] = ("*",),
+        paths: Sequence[str] = ALL_PATHS,
         exclude: Sequence[str] = (),
         scopes: Sequence[str] = (),
         roles: Sequence[str] = (),
@@ -118,26 +119,16 @@ async def _refuse(send: Send, status: int, challenge: str | None) -> None:
     await send({"type": "http.response.body", "body": b""})
 
 
-def protect(
-    app: Any,
-    authenticator: Authenticator,
-    *,
-    paths: Sequence[str] = ("*",),
-    exclude: Sequence[str] = (),
-    scopes: Sequence[str] = (),
-    roles: Sequence[str] = (),
-) -> None:
-    """Add :class:`JwtMiddleware` to a Starlette/FastAPI app and record what it guards."""
-    app.add_middleware(
-        JwtMiddleware,
-        authenticator=authenticator,
-        paths=paths,
-        exclude=exclude,
-        scopes=scopes,
-        roles=roles,
-    )
+def protect(app: Any, authenticator: Authenticator, **options: Any) -> None:
+    """Add :class:`JwtMiddleware` to a Starlette/FastAPI app and record what it guards.
+
+    :param options: :class:`JwtMiddleware`'s keyword arguments (``paths``, ``exclude``,
+        ``scopes``, ``roles``).
+    """
+    app.add_middleware(JwtMiddleware, authenticator=authenticator, **options)
     guards = getattr(app, AUTH_GUARDS_ATTRIBUTE, None)
     if guards is None:
         guards = []
         setattr(app, AUTH_GUARDS_ATTRIBUTE, guards)
-    guards.append((authenticator.scheme, PathGuard(paths, exclude)))
+    guard = PathGuard(options.get("paths", ALL_PATHS), options.get("exclude", ()))
+    guards.append((authenticator.scheme, guard))
