@@ -155,3 +155,34 @@ def test_cookie_token_location(keys):
     assert client.get("/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
     client.set_cookie("at", token)
     assert client.get("/me").status_code == 200
+
+
+async def test_middleware_guards_websockets_too(auth, keys):
+    from pywatt.auth.middleware import JwtMiddleware
+
+    async def inner(scope, receive, send):
+        await send({"type": "websocket.accept"})
+        await send({"type": "websocket.send", "text": scope["state"]["auth_claims"]["sub"]})
+
+    app = JwtMiddleware(inner, auth, paths=["/ws"])
+
+    async def handshake(headers):
+        sent = []
+
+        async def receive():
+            return {"type": "websocket.connect"}
+
+        async def send(message):
+            sent.append(message)
+
+        scope = {"type": "websocket", "path": "/ws", "headers": headers, "query_string": b""}
+        await app(scope, receive, send)
+        return sent
+
+    token = mint(good_claims(), keys.hmac, kid="k1")
+    accepted = await handshake([(b"authorization", f"Bearer {token}".encode())])
+    assert accepted == [
+        {"type": "websocket.accept"},
+        {"type": "websocket.send", "text": "user-1"},
+    ]
+    assert await handshake([]) == [{"type": "websocket.close", "code": 1008}]

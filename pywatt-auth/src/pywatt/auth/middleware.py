@@ -93,25 +93,31 @@ class JwtMiddleware:
         self.roles = tuple(roles)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self.protects(scope.get("path", "")):
+        kind = scope["type"]
+        if kind not in ("http", "websocket") or not self.protects(scope.get("path", "")):
             await self.app(scope, receive, send)
             return
+        method = scope.get("method", "WEBSOCKET")
         try:
             claims = await self.authenticator.authenticate(credentials_from_scope(scope))
             check_access(claims, self.scopes, self.roles)
         except TokenRejected as exc:
-            log_rejection(exc, scope.get("method", ""), scope.get("path", ""))
-            await _refuse(send, exc.status, exc.www_authenticate())
+            log_rejection(exc, method, scope.get("path", ""))
+            await _refuse(scope, send, exc.status, exc.www_authenticate())
             return
         except AuthUnavailableError as exc:
-            log_unavailable(exc, scope.get("method", ""), scope.get("path", ""))
-            await _refuse(send, 503, None)
+            log_unavailable(exc, method, scope.get("path", ""))
+            await _refuse(scope, send, 503, None)
             return
         scope.setdefault("state", {})["auth_claims"] = claims
         await self.app(scope, receive, send)
 
 
-async def _refuse(send: Send, status: int, challenge: str | None) -> None:
+async def _refuse(scope: Scope, send: Send, status: int, challenge: str | None) -> None:
+    if scope["type"] == "websocket":
+        # Closing before accepting makes the server answer the handshake with 403.
+        await send({"type": "websocket.close", "code": 1008})
+        return
     headers = [(b"content-length", b"0")]
     if challenge is not None:
         headers.append((b"www-authenticate", challenge.encode("latin-1")))
