@@ -344,14 +344,15 @@ async def test_cache_ttl_expires():
     await services.aclose()
 
 
-async def test_jwt_service_is_refused_with_a_reason():
+async def test_jwt_service_without_pywatt_auth_is_refused_with_a_reason(monkeypatch):
     from pywatt.core.messages import ServiceRequest
 
+    monkeypatch.setitem(sys.modules, "pywatt.auth", None)  # as if pywatt-auth were absent
     ok, conn, error = await ServiceBackends().handle_request(
         ServiceRequest(id="r", service_type="Jwt")
     )
     assert (ok, conn) == (False, None)
-    assert error == "the dev orchestrator offers no Jwt service"
+    assert error == "the dev orchestrator's Jwt service needs pywatt-auth"
 
 
 def test_plain_http_response_parsing():

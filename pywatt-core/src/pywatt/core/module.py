@@ -288,6 +288,10 @@ class PyWattModule(Generic[T]):
         channel.on("init", _ignore_late_init)
         ctx.listen = self._announced_listen(init, sock)
         endpoints = self._endpoints(ctx)
+        # A runner that knows what its app enforces refuses an announce claiming more auth.
+        check_announced = getattr(ctx.runner, "check_announced", None)
+        if check_announced is not None:
+            check_announced(endpoints)
         from pywatt.core.messages import Announce
 
         await channel.send(Announce(listen=ctx.listen, endpoints=endpoints))
