@@ -12,7 +12,7 @@ import inspect
 import logging
 import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
 
@@ -58,10 +58,16 @@ class ServeOptions:
     :param bind_http: serve on a socket as well as over stdio (False = IPC only).
     :param specific_port: bind this port instead of the one in ``init.listen``.
     :param negotiate_port: ask the orchestrator for a port (§7.1) instead of using ``listen``.
-    :param drain_timeout: seconds in-flight requests get to finish on shutdown or SIGTERM.
+    :param drain_timeout: seconds in-flight requests, on stdio and the socket alike and with
+        their background work, get to finish on shutdown or SIGTERM.
     :param eof_grace: seconds the module takes at most to exit after stdin closes.
     :param framework: server adapter name; by default the first adapter supporting the app.
     :param secret_timeout: seconds to wait for each ``secret`` reply (the reference's 5 s).
+    :param header_timeout: seconds a socket client gets to send a request's headers, from
+        its first byte or from connecting (None: no limit); then the connection is closed.
+    :param keep_alive_timeout: seconds an idle keep-alive connection stays open.
+    :param limit_concurrency: at most this many socket connections open and requests running
+        at once (None: no limit); a request beyond either is answered 503.
     """
 
     bind_http: bool = True
@@ -71,6 +77,9 @@ class ServeOptions:
     eof_grace: float = 2.0
     framework: str | None = None
     secret_timeout: float = 5.0
+    header_timeout: float | None = 10.0
+    keep_alive_timeout: float = 5.0
+    limit_concurrency: int | None = None
 
 
 @dataclass
@@ -210,8 +219,8 @@ class PyWattModule(Generic[T]):
             code = 1 if reason == "error" else 0
             if hard_exit:
                 grace = self.options.eof_grace
-                if reason != "eof" and ctx.in_flight:
-                    grace += self.options.drain_timeout
+                if reason != "eof" and (ctx.in_flight or "http_done" in ctx.extras):
+                    grace += self.options.drain_timeout + _SERVER_GRACE
                 arm_exit_deadline(grace + 0.25, code=code)
             await self._stop(ctx, reason, plugins)
             tg.cancel_scope.cancel()
@@ -351,14 +360,23 @@ class PyWattModule(Generic[T]):
 
     async def _serve_socket(self, ctx: ModuleContext, sock: socket.socket) -> None:
         assert ctx.runner is not None
-        http_stop = anyio.Event()
-        ctx.extras["http_stop"] = http_stop
+        opts = self.options
+        http_stop, http_done = anyio.Event(), anyio.Event()
+        ctx.extras.update(http_stop=http_stop, http_done=http_done)
         try:
-            await ctx.runner.serve(sock, stop=http_stop, drain_timeout=self.options.drain_timeout)
+            await ctx.runner.serve(
+                sock,
+                stop=http_stop,
+                drain_timeout=opts.drain_timeout,
+                header_timeout=opts.header_timeout,
+                keep_alive_timeout=opts.keep_alive_timeout,
+                limit_concurrency=opts.limit_concurrency,
+            )
         except Exception:
             logger.exception("HTTP server failed")
             ctx.stop.request("error")
         finally:
+            http_done.set()
             sock.close()  # idempotent; the server may already have closed it
 
     async def _on_http(self, ctx: ModuleContext, msg: HttpRequest) -> None:
@@ -368,12 +386,21 @@ class PyWattModule(Generic[T]):
         request = HttpExchangeRequest(
             method=msg.method, uri=msg.uri, headers=msg.headers, body=msg.body or b""
         )
-        response = await _handle_http(ctx, request)
         source = os.environ.get("PYWATT_MODULE_ID") or ctx.init.module_id
-        line = stdio_http_response(
-            msg.request_id, response.status, response.headers, response.body, source=source
-        )
-        await ctx.channel.send_line(line)
+
+        replied = False
+
+        async def respond(response: HttpExchangeResponse) -> None:
+            nonlocal replied
+            replied = True
+            line = stdio_http_response(
+                msg.request_id, response.status, response.headers, response.body, source=source
+            )
+            await ctx.channel.send_line(line)
+
+        response = await _handle_http(ctx, request, respond)
+        if not replied:  # a runner that answers only by returning
+            await respond(response)
 
     async def _stop(self, ctx: ModuleContext, reason: str, plugins: Plugins) -> None:
         try:
@@ -383,10 +410,17 @@ class PyWattModule(Generic[T]):
         http_stop = ctx.extras.get("http_stop")
         if http_stop is not None:
             http_stop.set()
+        # One deadline for both transports. The socket server drains under the same one and
+        # then cancels what is left itself; _SERVER_GRACE lets it do that before teardown.
         drain = self.options.eof_grace if reason == "eof" else self.options.drain_timeout
-        with anyio.move_on_after(drain):
+        deadline = anyio.current_time() + drain
+        with anyio.move_on_at(deadline):
             while ctx.in_flight:
                 await anyio.sleep(0.01)
+        http_done = ctx.extras.get("http_done")
+        if http_done is not None:
+            with anyio.move_on_at(deadline + _SERVER_GRACE):
+                await http_done.wait()
         if ctx.runner is not None:
             with anyio.move_on_after(self.options.eof_grace):
                 try:
@@ -397,13 +431,22 @@ class PyWattModule(Generic[T]):
         ctx.channel.close()
 
 
+_SERVER_GRACE = 1.0
 _UNAVAILABLE = b'{"status":"error","data":null,"message":"module is shutting down"}'
 _NO_APP = b'{"status":"error","data":null,"message":"module serves no HTTP app"}'
 _JSON = {"content-type": "application/json"}
 
 
-async def _handle_http(ctx: ModuleContext, request: HttpExchangeRequest) -> HttpExchangeResponse:
-    """One HTTP-over-IPC exchange, from stdio or a channel, counted for draining."""
+async def _handle_http(
+    ctx: ModuleContext,
+    request: HttpExchangeRequest,
+    respond: Callable[[HttpExchangeResponse], Awaitable[None]] | None = None,
+) -> HttpExchangeResponse:
+    """One HTTP-over-IPC exchange, from stdio or a channel, counted for draining.
+
+    The runner may give ``respond`` the response before the app returns; the count lasts
+    until the app returns, background work included.
+    """
     from pywatt.core.serving import HttpExchangeResponse
 
     if ctx.stop.stopping:
@@ -412,7 +455,7 @@ async def _handle_http(ctx: ModuleContext, request: HttpExchangeRequest) -> Http
         return HttpExchangeResponse(404, dict(_JSON), _NO_APP)
     ctx.in_flight += 1
     try:
-        return await ctx.runner.handle(request)
+        return await ctx.runner.handle(request, respond)
     finally:
         ctx.in_flight -= 1
 

@@ -8,8 +8,9 @@ uvicorn and a2wsgi do.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
@@ -30,6 +31,9 @@ _URI = re.compile(r"[\x21-\x7e]+")
 _BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _ASGI = {"version": "3.0", "spec_version": "2.3"}
 _DISCONNECT: Message = {"type": "http.disconnect"}
+
+#: Called once with the response as soon as it is complete (see ``AppRunner.handle``).
+Respond = Callable[[HttpExchangeResponse], Awaitable[None]]
 
 
 class _BadRequestError(Exception):
@@ -112,13 +116,34 @@ def build_scope(request: HttpExchangeRequest) -> Scope:
 
 
 class _Exchange:
-    """Feeds one request body to the app and collects its response messages."""
+    """Feeds one request body to the app, collects its response, and replies when it ends.
 
-    __slots__ = ("body", "body_sent", "chunks", "closed", "complete", "done", "headers", "status")
+    The reply goes out as soon as the app sends its final body chunk (``more_body: False``),
+    as a socket server would send it; work the app does after that (background tasks) runs on
+    while the exchange waits for the app to return. A ``HEAD`` response keeps the app's
+    headers, ``content-length`` included, and loses its body (RFC 9110 section 9.3.2).
+    """
 
-    def __init__(self, body: bytes) -> None:
+    __slots__ = (
+        "body",
+        "body_sent",
+        "chunks",
+        "closed",
+        "complete",
+        "done",
+        "head",
+        "headers",
+        "replied",
+        "respond",
+        "status",
+    )
+
+    def __init__(self, body: bytes, *, head: bool, respond: Respond | None) -> None:
         self.body = body
         self.body_sent = False
+        self.head = head
+        self.respond = respond
+        self.replied = False
         self.status: int | None = None
         self.headers: Any = ()
         self.chunks: list[bytes] = []
@@ -143,11 +168,12 @@ class _Exchange:
             if self.status is None or self.complete:
                 raise RuntimeError("ASGI body sent before the response start or after its end")
             chunk = message.get("body", b"")
-            if chunk:
+            if chunk and not self.head:
                 self.chunks.append(chunk)
             if not message.get("more_body", False):
                 self.complete = True
                 self.close()
+                await self.reply(self.response())
         elif kind == "http.response.start":
             if self.status is not None:
                 raise RuntimeError("ASGI response started twice")
@@ -155,6 +181,11 @@ class _Exchange:
             self.headers = message.get("headers", ())
         else:
             raise RuntimeError(f"unexpected ASGI message {kind!r}")
+
+    async def reply(self, response: HttpExchangeResponse) -> None:
+        if self.respond is not None and not self.replied:
+            self.replied = True
+            await self.respond(response)
 
     def close(self) -> None:
         self.closed = True
@@ -200,35 +231,54 @@ class AsgiRunner:
     async def _teardown(self) -> None:
         """Framework teardown after the lifespan has ended; subclasses extend it."""
 
-    async def handle(self, request: HttpExchangeRequest) -> HttpExchangeResponse:
+    async def handle(
+        self, request: HttpExchangeRequest, respond: Respond | None = None
+    ) -> HttpExchangeResponse:
         try:
             scope = build_scope(request)
         except _BadRequestError as exc:
-            return error_response(400, f"Bad Request: {exc}")
-        exchange = _Exchange(request.body)
+            response = error_response(400, f"Bad Request: {exc}")
+            if respond is not None:
+                await respond(response)
+            return response
+        exchange = _Exchange(request.body, head=scope["method"] == "HEAD", respond=respond)
         try:
-            await self._shielded(scope, exchange.receive, exchange.send)
-        except Exception:
-            logger.exception("unhandled exception in app for %s %s", request.method, request.uri)
-            if not exchange.complete:
-                return error_response(500, "Internal Server Error")
+            # What escapes the shield is a response that started but did not finish (which a
+            # socket server would cut off); the shield has logged it.
+            with contextlib.suppress(Exception):
+                await self._shielded(scope, exchange.receive, exchange.send)
         finally:
             exchange.close()
-        if not exchange.complete:
-            logger.error(
-                "app returned without completing its response for %s %s",
-                request.method,
-                request.uri,
-            )
-            return error_response(500, "Internal Server Error")
-        return exchange.response()
+        if exchange.complete:
+            return exchange.response()
+        logger.error(
+            "app did not complete its response for %s %s", request.method, request.uri
+        )
+        response = error_response(500, "Internal Server Error")
+        await exchange.reply(response)
+        return response
 
     async def serve(
-        self, sock: socket.socket, *, stop: anyio.Event, drain_timeout: float = 10.0
+        self,
+        sock: socket.socket,
+        *,
+        stop: anyio.Event,
+        drain_timeout: float = 10.0,
+        header_timeout: float | None = 10.0,
+        keep_alive_timeout: float = 5.0,
+        limit_concurrency: int | None = None,
     ) -> None:
         from pywatt.server.http import serve_asgi
 
-        await serve_asgi(self._shielded, sock, stop=stop, drain_timeout=drain_timeout)
+        await serve_asgi(
+            self._shielded,
+            sock,
+            stop=stop,
+            drain_timeout=drain_timeout,
+            header_timeout=header_timeout,
+            keep_alive_timeout=keep_alive_timeout,
+            limit_concurrency=limit_concurrency,
+        )
 
     def endpoints(self) -> list[DiscoveredEndpoint]:
         return self._discover() if self._discover is not None else []
