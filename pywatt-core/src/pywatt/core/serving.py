@@ -97,7 +97,8 @@ class AppRunner(Protocol):
         """Serve HTTP on an already listening socket until ``stop`` is set, then drain.
 
         Return once the requests in flight, background work included, have finished, and at
-        the latest ``drain_timeout`` seconds after ``stop`` is set. The limits are :class:`pywatt.core.module.ServeOptions`' fields of the same names.
+        the latest ``drain_timeout`` seconds after ``stop`` is set. The limits are the
+        fields of the same names in :class:`pywatt.core.module.ServeOptions`.
         """
 
     async def shutdown(self) -> None:

@@ -251,9 +251,7 @@ class AsgiRunner:
             exchange.close()
         if exchange.complete:
             return exchange.response()
-        logger.error(
-            "app did not complete its response for %s %s", request.method, request.uri
-        )
+        logger.error("app did not complete its response for %s %s", request.method, request.uri)
         response = error_response(500, "Internal Server Error")
         await exchange.reply(response)
         return response

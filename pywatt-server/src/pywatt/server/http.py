@@ -44,9 +44,12 @@ async def serve_asgi(
     """
     import uvicorn
 
-    for name, value in (("drain_timeout", drain_timeout), ("keep_alive_timeout", keep_alive_timeout)):
-        if not value >= 0:
-            raise ServerError(f"{name} must be >= 0 seconds, not {value!r}")
+    for name, seconds in {
+        "drain_timeout": drain_timeout,
+        "keep_alive_timeout": keep_alive_timeout,
+    }.items():
+        if not seconds >= 0:
+            raise ServerError(f"{name} must be >= 0 seconds, not {seconds!r}")
     if header_timeout is not None and not header_timeout > 0:
         raise ServerError(f"header_timeout must be > 0 seconds or None, not {header_timeout!r}")
     if limit_concurrency is not None and limit_concurrency < 1:
@@ -120,9 +123,7 @@ def _with_header_timeout(base: Any, seconds: float) -> Any:
             self._arm_header_timer()
 
         def data_received(self, data: bytes) -> None:
-            if self._header_timer is None and (
-                self.cycle is None or self.cycle.response_complete
-            ):
+            if self._header_timer is None and (self.cycle is None or self.cycle.response_complete):
                 self._arm_header_timer()  # the first byte of the next request
             self._partial = True
             super().data_received(data)
