@@ -216,3 +216,53 @@ async def test_streaming_responses_are_collected_whole():
     response = await runner.handle(req("GET", "/s"))
     assert response.status == 200
     assert response.body == b"chunk0;chunk1;chunk2;chunk3;chunk4;"
+
+
+async def test_an_error_response_sent_before_raising_passes_through(caplog):
+    async def handler_then_raise(scope, receive, send):
+        # What Starlette does with an exception_handler(Exception): answer, then re-raise.
+        await send({"type": "http.response.start", "status": 500, "headers": [(b"x-own", b"1")]})
+        await send({"type": "http.response.body", "body": b"my handler's 500"})
+        raise RuntimeError("after the answer")
+
+    response = await AsgiRunner(handler_then_raise).handle(req("GET", "/"))
+    assert (response.status, response.body, response.headers) == (
+        500,
+        b"my handler's 500",
+        {"x-own": "1"},
+    )
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1
+    assert errors[0].exc_info is not None
+
+
+async def test_respond_gets_the_response_while_the_app_still_works():
+    release = anyio.Event()
+    seen: list[str] = []
+
+    async def with_background(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"first", "more_body": True})
+        await send({"type": "http.response.body", "body": b" and last", "more_body": False})
+        await release.wait()  # background work after the response
+        seen.append("background done")
+
+    async def respond(response: HttpExchangeResponse) -> None:
+        seen.append(f"replied {response.body.decode()}")
+        release.set()
+
+    response = await AsgiRunner(with_background).handle(req("GET", "/"), respond)
+    assert response.body == b"first and last"
+    assert seen == ["replied first and last", "background done"]
+
+
+async def test_head_keeps_the_headers_and_drops_the_body():
+    async def page(scope, receive, send):
+        headers = [(b"content-length", b"4"), (b"content-type", b"text/plain")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"page"})
+
+    response = await AsgiRunner(page).handle(req("HEAD", "/"))
+    assert response == HttpExchangeResponse(
+        200, {"content-length": "4", "content-type": "text/plain"}, b""
+    )
