@@ -146,10 +146,14 @@ async def test_slow_header_clients_are_closed_and_limited(tmp_path):
                 closed[-1] = await read_until_closed(stream)
 
         async with anyio.create_task_group() as tg:
-            for i in range(3):
+            for i in range(2):
                 tg.start_soon(slowloris, i)
-            for event in connected:
-                await event.wait()
+                await connected[i].wait()
+            # Two slow clients and this one: within the limit of three connections.
+            async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+                assert (await client.get("/page")).status_code == 200
+            tg.start_soon(slowloris, 2)
+            await connected[2].wait()
             # The limit is taken by the slow clients: a full request is turned away (asked
             # again while the server may not have seen every connection yet).
             async with httpx.AsyncClient(base_url=base, timeout=10) as client:

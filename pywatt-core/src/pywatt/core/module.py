@@ -66,8 +66,9 @@ class ServeOptions:
     :param header_timeout: seconds a socket client gets to send a request's headers, from
         its first byte or from connecting (None: no limit); then the connection is closed.
     :param keep_alive_timeout: seconds an idle keep-alive connection stays open.
-    :param limit_concurrency: at most this many socket connections open and requests running
-        at once (None: no limit); a request beyond either is answered 503.
+    :param limit_concurrency: at most this many socket connections served at once (None: no
+        limit); a request beyond it is answered 503 (uvicorn's limit, which also counts
+        requests whose background work still runs).
     """
 
     bind_http: bool = True
