@@ -55,7 +55,9 @@ async def stop_module(handle: Any, how: str) -> int:
 @pytest.mark.parametrize("how", ["sigterm", "shutdown"])
 async def test_a_socket_request_in_flight_is_drained(tmp_path, how):
     async with Orchestrator(SecretSource.from_dict({}), log_sink=quiet) as orch:
-        handle = await start(orch, tmp_path, drain_timeout=20)
+        # The orchestrator closes stdin right after ``shutdown``: that EOF must not cut the
+        # drain short to eof_grace.
+        handle = await start(orch, tmp_path, drain_timeout=20, eof_grace=0.2)
         host, port = handle.http_address
         result: dict[str, Any] = {}
 

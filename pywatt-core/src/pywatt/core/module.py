@@ -12,6 +12,7 @@ import inspect
 import logging
 import os
 import sys
+import threading
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
@@ -137,6 +138,7 @@ class PyWattModule(Generic[T]):
         self.options = options or ServeOptions()
         self.context: ModuleContext | None = None
         self._ready = anyio.Event()
+        self._eof_deadline = _EofDeadline(self.options)
 
     def __call__(self, state: AppState[Any]) -> Any:
         if self.app_factory is None:
@@ -158,8 +160,7 @@ class PyWattModule(Generic[T]):
 
         protocol_out = claim_stdout()
         set_parent_death_signal()
-        # The orchestrator is gone at EOF: exit within eof_grace however the app behaves.
-        source = FdSource(0, on_eof=lambda: arm_exit_deadline(self.options.eof_grace))
+        source = FdSource(0, on_eof=self._eof_deadline.arm)
         return await self.serve(
             source, FdSink(protocol_out.fileno()), handle_signals=True, hard_exit=True
         )
@@ -222,6 +223,8 @@ class PyWattModule(Generic[T]):
                 grace = self.options.eof_grace
                 if reason != "eof" and (ctx.in_flight or "http_done" in ctx.extras):
                     grace += self.options.drain_timeout + _SERVER_GRACE
+                if reason != "eof":
+                    self._eof_deadline.supersede()
                 arm_exit_deadline(grace + 0.25, code=code)
             await self._stop(ctx, reason, plugins)
             tg.cancel_scope.cancel()
@@ -430,6 +433,32 @@ class PyWattModule(Generic[T]):
                     logger.exception("app shutdown failed")
         await ctx.channel.flush(timeout=0.5)
         ctx.channel.close()
+
+
+class _EofDeadline:
+    """The orchestrator is gone at EOF: exit within ``eof_grace`` however the app behaves.
+
+    A graceful stop (``shutdown`` or a signal) that began first keeps its own, drain-long
+    deadline: orchestrators close stdin right after sending ``shutdown``. ``arm`` runs on
+    the stdin thread, hence the lock.
+    """
+
+    def __init__(self, options: ServeOptions) -> None:
+        self._options = options
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+        self._superseded = False
+
+    def arm(self) -> None:
+        with self._lock:
+            if not self._superseded and self._timer is None:
+                self._timer = arm_exit_deadline(self._options.eof_grace)
+
+    def supersede(self) -> None:
+        with self._lock:
+            self._superseded = True
+            if self._timer is not None:
+                self._timer.cancel()
 
 
 _SERVER_GRACE = 1.0
