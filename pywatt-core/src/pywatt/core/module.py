@@ -138,7 +138,7 @@ class PyWattModule(Generic[T]):
         self.options = options or ServeOptions()
         self.context: ModuleContext | None = None
         self._ready = anyio.Event()
-        self._eof_deadline = _EofDeadline(self.options)
+        self._eof_deadline = _EofDeadline()
 
     def __call__(self, state: AppState[Any]) -> Any:
         if self.app_factory is None:
@@ -160,7 +160,7 @@ class PyWattModule(Generic[T]):
 
         protocol_out = claim_stdout()
         set_parent_death_signal()
-        source = FdSource(0, on_eof=self._eof_deadline.arm)
+        source = FdSource(0, on_eof=lambda: self._eof_deadline.arm(self.options.eof_grace))
         return await self.serve(
             source, FdSink(protocol_out.fileno()), handle_signals=True, hard_exit=True
         )
@@ -443,16 +443,15 @@ class _EofDeadline:
     the stdin thread, hence the lock.
     """
 
-    def __init__(self, options: ServeOptions) -> None:
-        self._options = options
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self._timer: threading.Timer | None = None
         self._superseded = False
 
-    def arm(self) -> None:
+    def arm(self, seconds: float) -> None:
         with self._lock:
             if not self._superseded and self._timer is None:
-                self._timer = arm_exit_deadline(self._options.eof_grace)
+                self._timer = arm_exit_deadline(seconds)
 
     def supersede(self) -> None:
         with self._lock:
