@@ -542,7 +542,7 @@ class _DyingRunner:
 
         return HttpExchangeResponse(200, {}, b"")
 
-    async def serve(self, sock, *, stop, **limits):
+    async def serve(self, sock, *, stop, drain_timeout=10.0, limits=None):
         raise RuntimeError("listener died")
 
     async def shutdown(self):

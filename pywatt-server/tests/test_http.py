@@ -11,7 +11,13 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from pywatt.core.errors import ServerError
-from pywatt.server import AsgiRunner, StarletteAdapter, bind_listener, listener_address
+from pywatt.server import (
+    AsgiRunner,
+    SocketLimits,
+    StarletteAdapter,
+    bind_listener,
+    listener_address,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -202,7 +208,9 @@ async def test_the_header_timeout_spares_idle_keep_alive_and_slow_apps():
     request = b"GET %s HTTP/1.1\r\nhost: module\r\n\r\n"
     async with anyio.create_task_group() as tg:
         tg.start_soon(
-            lambda: runner.serve(sock, stop=stop, header_timeout=0.3, keep_alive_timeout=5)
+            lambda: runner.serve(
+                sock, stop=stop, limits=SocketLimits(header_timeout=0.3, keep_alive_timeout=5)
+            )
         )
         async with await anyio.connect_tcp(host, port) as stream:
             # An app slower than the header timeout is not cut: the headers were complete.
@@ -228,6 +236,8 @@ async def test_invalid_socket_limits_are_refused(limits, message):
     sock = bind_listener("127.0.0.1", 0)
     try:
         with pytest.raises(ServerError, match=message):
-            await AsgiRunner(_slow_app({}, 0)).serve(sock, stop=anyio.Event(), **limits)
+            await AsgiRunner(_slow_app({}, 0)).serve(
+                sock, stop=anyio.Event(), limits=SocketLimits(**limits)
+            )
     finally:
         sock.close()

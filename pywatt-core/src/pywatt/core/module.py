@@ -364,17 +364,15 @@ class PyWattModule(Generic[T]):
 
     async def _serve_socket(self, ctx: ModuleContext, sock: socket.socket) -> None:
         assert ctx.runner is not None
+        from pywatt.core.serving import SocketLimits
+
         opts = self.options
+        limits = SocketLimits(opts.header_timeout, opts.keep_alive_timeout, opts.limit_concurrency)
         http_stop, http_done = anyio.Event(), anyio.Event()
         ctx.extras.update(http_stop=http_stop, http_done=http_done)
         try:
             await ctx.runner.serve(
-                sock,
-                stop=http_stop,
-                drain_timeout=opts.drain_timeout,
-                header_timeout=opts.header_timeout,
-                keep_alive_timeout=opts.keep_alive_timeout,
-                limit_concurrency=opts.limit_concurrency,
+                sock, stop=http_stop, drain_timeout=opts.drain_timeout, limits=limits
             )
         except Exception:
             logger.exception("HTTP server failed")

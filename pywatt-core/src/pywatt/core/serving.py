@@ -22,6 +22,7 @@ __all__ = [
     "HttpExchangeRequest",
     "HttpExchangeResponse",
     "ServerAdapter",
+    "SocketLimits",
 ]
 
 
@@ -60,6 +61,15 @@ class DiscoveredEndpoint:
     auth: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class SocketLimits:
+    """Bounds on the HTTP socket's clients; the fields of the same names in ``ServeOptions``."""
+
+    header_timeout: float | None = 10.0
+    keep_alive_timeout: float = 5.0
+    limit_concurrency: int | None = None
+
+
 @runtime_checkable
 class AppRunner(Protocol):
     """One web app wrapped by an adapter: the runtime drives it through these calls only.
@@ -90,15 +100,12 @@ class AppRunner(Protocol):
         *,
         stop: anyio.Event,
         drain_timeout: float = 10.0,
-        header_timeout: float | None = 10.0,
-        keep_alive_timeout: float = 5.0,
-        limit_concurrency: int | None = None,
+        limits: SocketLimits | None = None,
     ) -> None:
         """Serve HTTP on an already listening socket until ``stop`` is set, then drain.
 
         Return once the requests in flight, background work included, have finished, and at
-        the latest ``drain_timeout`` seconds after ``stop`` is set. The limits are the
-        fields of the same names in :class:`pywatt.core.module.ServeOptions`.
+        the latest ``drain_timeout`` seconds after ``stop`` is set.
         """
 
     async def shutdown(self) -> None:

@@ -8,6 +8,7 @@ from pywatt.core.serving import (
     HttpExchangeRequest,
     HttpExchangeResponse,
     ServerAdapter,
+    SocketLimits,
 )
 from pywatt.server.adapters import FlaskAdapter, FlaskRunner, StarletteAdapter, select_adapter
 from pywatt.server.asgi import AsgiRunner, fold_headers
@@ -31,6 +32,7 @@ __all__ = [
     "HttpExchangeResponse",
     "ServeOptions",
     "ServerAdapter",
+    "SocketLimits",
     "StarletteAdapter",
     "bind_listener",
     "build_module",

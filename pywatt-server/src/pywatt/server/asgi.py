@@ -14,7 +14,12 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-from pywatt.core.serving import DiscoveredEndpoint, HttpExchangeRequest, HttpExchangeResponse
+from pywatt.core.serving import (
+    DiscoveredEndpoint,
+    HttpExchangeRequest,
+    HttpExchangeResponse,
+    SocketLimits,
+)
 from pywatt.server._lifespan import Lifespan
 from pywatt.server._shield import ErrorShield, error_response, logger
 from pywatt.server._types import ASGIApp, Message, Scope
@@ -262,20 +267,12 @@ class AsgiRunner:
         *,
         stop: anyio.Event,
         drain_timeout: float = 10.0,
-        header_timeout: float | None = 10.0,
-        keep_alive_timeout: float = 5.0,
-        limit_concurrency: int | None = None,
+        limits: SocketLimits | None = None,
     ) -> None:
         from pywatt.server.http import serve_asgi
 
         await serve_asgi(
-            self._shielded,
-            sock,
-            stop=stop,
-            drain_timeout=drain_timeout,
-            header_timeout=header_timeout,
-            keep_alive_timeout=keep_alive_timeout,
-            limit_concurrency=limit_concurrency,
+            self._shielded, sock, stop=stop, drain_timeout=drain_timeout, limits=limits
         )
 
     def endpoints(self) -> list[DiscoveredEndpoint]:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from pywatt.core.errors import ServerError
 from pywatt.core.listen import bind_listener, listener_address
+from pywatt.core.serving import SocketLimits
 
 if TYPE_CHECKING:
     import anyio
@@ -30,23 +31,23 @@ async def serve_asgi(
     *,
     stop: anyio.Event,
     drain_timeout: float = 10.0,
-    header_timeout: float | None = 10.0,
-    keep_alive_timeout: float = 5.0,
-    limit_concurrency: int | None = None,
+    limits: SocketLimits | None = None,
 ) -> None:
     """Serve ``app`` with uvicorn on ``sock`` until ``stop`` is set, then drain and return.
 
     On ``stop`` uvicorn closes the listener (new connections are refused) and idle
     connections, lets requests in flight and their background tasks finish for
-    ``drain_timeout`` seconds, then cancels what is left. The lifespan stays
-    with the caller, uvicorn logs through the ``uvicorn.*`` loggers only (stderr, never
-    stdout), and signals stay with the runtime. The limits are ``ServeOptions``' fields.
+    ``drain_timeout`` seconds, then cancels what is left. The lifespan stays with the caller,
+    uvicorn logs through the ``uvicorn.*`` loggers only (stderr, never stdout), and signals
+    stay with the runtime.
     """
     import uvicorn
 
+    limits = limits or SocketLimits()
+    header_timeout, limit_concurrency = limits.header_timeout, limits.limit_concurrency
     for name, seconds in {
         "drain_timeout": drain_timeout,
-        "keep_alive_timeout": keep_alive_timeout,
+        "keep_alive_timeout": limits.keep_alive_timeout,
     }.items():
         if not seconds >= 0:
             raise ServerError(f"{name} must be >= 0 seconds, not {seconds!r}")
@@ -65,7 +66,7 @@ async def serve_asgi(
         server_header=False,
         # Annotated int, but uvicorn hands these to asyncio, which takes seconds as float.
         timeout_graceful_shutdown=cast(int, drain_timeout),
-        timeout_keep_alive=cast(int, keep_alive_timeout),
+        timeout_keep_alive=cast(int, limits.keep_alive_timeout),
         # uvicorn counts the connection asking among the open ones, so N + 1 serves N.
         limit_concurrency=None if limit_concurrency is None else limit_concurrency + 1,
     )
