@@ -140,6 +140,7 @@ class _Exchange:
         "headers",
         "replied",
         "respond",
+        "result",
         "status",
     )
 
@@ -155,6 +156,7 @@ class _Exchange:
         self.complete = False
         self.closed = False
         self.done: asyncio.Event | None = None
+        self.result: HttpExchangeResponse | None = None
 
     async def receive(self) -> Message:
         if not self.body_sent:
@@ -178,7 +180,8 @@ class _Exchange:
             if not message.get("more_body", False):
                 self.complete = True
                 self.close()
-                await self.reply(self.response())
+                if self.respond is not None:
+                    await self.reply(self.response())
         elif kind == "http.response.start":
             if self.status is not None:
                 raise RuntimeError("ASGI response started twice")
@@ -198,8 +201,13 @@ class _Exchange:
             self.done.set()
 
     def response(self) -> HttpExchangeResponse:
-        assert self.status is not None
-        return HttpExchangeResponse(self.status, fold_headers(self.headers), b"".join(self.chunks))
+        """The collected response, built once (the body is joined once, however large)."""
+        if self.result is None:
+            assert self.status is not None
+            body = b"".join(self.chunks)
+            self.chunks = []
+            self.result = HttpExchangeResponse(self.status, fold_headers(self.headers), body)
+        return self.result
 
 
 class AsgiRunner:
