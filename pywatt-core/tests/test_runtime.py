@@ -537,12 +537,12 @@ class _DyingRunner:
     async def startup(self):
         return None
 
-    async def handle(self, request):
+    async def handle(self, request, respond=None):
         from pywatt.core.serving import HttpExchangeResponse
 
         return HttpExchangeResponse(200, {}, b"")
 
-    async def serve(self, sock, *, stop, drain_timeout=10.0):
+    async def serve(self, sock, *, stop, drain_timeout=10.0, limits=None):
         raise RuntimeError("listener died")
 
     async def shutdown(self):

@@ -11,6 +11,12 @@ from pywatt.server import AsgiRunner, StarletteAdapter
 pytestmark = pytest.mark.anyio
 
 JSON_500 = b'{"status":"error","data":null,"message":"Internal Server Error"}'
+# FastAPI answers an unhandled exception with its own 500, which passes through; the Flask
+# adapter lets the exception propagate, so no response exists and pywatt writes its JSON 500.
+BOOM = {
+    "fastapi": (b"Internal Server Error", "text/plain; charset=utf-8"),
+    "flask": (JSON_500, "application/json"),
+}
 
 
 def req(method: str, uri: str, body: bytes = b"", **headers: str) -> HttpExchangeRequest:
@@ -29,7 +35,7 @@ def _cases(all_bytes: bytes) -> list[HttpExchangeRequest]:
 
 
 async def test_handle_and_socket_answer_identically(
-    runner, serve_app, client_for, all_bytes, caplog
+    framework, runner, serve_app, client_for, all_bytes, caplog
 ):
     await runner.startup()
     try:
@@ -64,8 +70,7 @@ async def test_handle_and_socket_answer_identically(
     assert teapot.headers["set-cookie"].startswith("a=1; ")
     assert ", b=2; " in teapot.headers["set-cookie"]
     assert "Wed, 21 Oct 2037 07:28:00 GMT" in teapot.headers["set-cookie"]
-    assert (boom.status, boom.body) == (500, JSON_500)
-    assert boom.headers["content-type"] == "application/json"
+    assert (boom.status, boom.body, boom.headers["content-type"]) == (500, *BOOM[framework])
     assert missing.status == 404
     # One traceback per failed request: once through handle(), once over the socket.
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
@@ -90,12 +95,12 @@ async def test_concurrent_requests_each_get_their_own_response(runner):
         assert response.body == f"body-{i}".encode() * (i % 7)
 
 
-async def test_an_exception_is_a_500_and_the_next_request_works(runner, caplog):
+async def test_an_exception_is_a_500_and_the_next_request_works(framework, runner, caplog):
     await runner.startup()
     failed = await runner.handle(req("GET", "/boom"))
     after = await runner.handle(req("GET", "/greet/again"))
     await runner.shutdown()
-    assert (failed.status, failed.body) == (500, JSON_500)
+    assert (failed.status, failed.body) == (500, BOOM[framework][0])
     assert after.status == 200
     assert after.body == b'{"greeting":"hello again"}'
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
@@ -211,3 +216,53 @@ async def test_streaming_responses_are_collected_whole():
     response = await runner.handle(req("GET", "/s"))
     assert response.status == 200
     assert response.body == b"chunk0;chunk1;chunk2;chunk3;chunk4;"
+
+
+async def test_an_error_response_sent_before_raising_passes_through(caplog):
+    async def handler_then_raise(scope, receive, send):
+        # What Starlette does with an exception_handler(Exception): answer, then re-raise.
+        await send({"type": "http.response.start", "status": 500, "headers": [(b"x-own", b"1")]})
+        await send({"type": "http.response.body", "body": b"my handler's 500"})
+        raise RuntimeError("after the answer")
+
+    response = await AsgiRunner(handler_then_raise).handle(req("GET", "/"))
+    assert (response.status, response.body, response.headers) == (
+        500,
+        b"my handler's 500",
+        {"x-own": "1"},
+    )
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1
+    assert errors[0].exc_info is not None
+
+
+async def test_respond_gets_the_response_while_the_app_still_works():
+    release = anyio.Event()
+    seen: list[str] = []
+
+    async def with_background(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"first", "more_body": True})
+        await send({"type": "http.response.body", "body": b" and last", "more_body": False})
+        await release.wait()  # background work after the response
+        seen.append("background done")
+
+    async def respond(response: HttpExchangeResponse) -> None:
+        seen.append(f"replied {response.body.decode()}")
+        release.set()
+
+    response = await AsgiRunner(with_background).handle(req("GET", "/"), respond)
+    assert response.body == b"first and last"
+    assert seen == ["replied first and last", "background done"]
+
+
+async def test_head_keeps_the_headers_and_drops_the_body():
+    async def page(scope, receive, send):
+        headers = [(b"content-length", b"4"), (b"content-type", b"text/plain")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"page"})
+
+    response = await AsgiRunner(page).handle(req("HEAD", "/"))
+    assert response == HttpExchangeResponse(
+        200, {"content-length": "4", "content-type": "text/plain"}, b""
+    )

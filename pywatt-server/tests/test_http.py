@@ -11,7 +11,13 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from pywatt.core.errors import ServerError
-from pywatt.server import StarletteAdapter, bind_listener, listener_address
+from pywatt.server import (
+    AsgiRunner,
+    SocketLimits,
+    StarletteAdapter,
+    bind_listener,
+    listener_address,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -169,3 +175,69 @@ async def test_drain_gives_up_after_the_timeout():
     assert isinstance(response, httpx.Response) or "client" in outcome, outcome
     if isinstance(response, httpx.Response):
         assert response.status_code == 500
+
+
+async def _exchange(stream, request: bytes) -> bytes:
+    """Send one request on a raw connection and read its whole (content-length) response."""
+    await stream.send(request)
+    received = b""
+    with anyio.fail_after(10):
+        while b"\r\n\r\n" not in received:
+            received += await stream.receive()
+        head, _, body = received.partition(b"\r\n\r\n")
+        length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+        while len(body) < length:
+            body += await stream.receive()
+    return head + b"\r\n\r\n" + body
+
+
+async def test_the_header_timeout_spares_idle_keep_alive_and_slow_apps():
+    async def app(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        if scope["path"] == "/slow":
+            await anyio.sleep(0.8)
+        headers = [(b"content-length", b"2")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    runner = AsgiRunner(app)
+    sock = bind_listener("127.0.0.1", 0)
+    host, port = sock.getsockname()
+    stop = anyio.Event()
+    request = b"GET %s HTTP/1.1\r\nhost: module\r\n\r\n"
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(
+            lambda: runner.serve(
+                sock, stop=stop, limits=SocketLimits(header_timeout=0.3, keep_alive_timeout=5)
+            )
+        )
+        async with await anyio.connect_tcp(host, port) as stream:
+            # An app slower than the header timeout is not cut: the headers were complete.
+            first = await _exchange(stream, request % b"/slow")
+            # Idle between requests is the keep-alive timeout's business, not this one's.
+            await anyio.sleep(0.8)
+            second = await _exchange(stream, request % b"/fast")
+        stop.set()
+    assert first.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert first.endswith(b"\r\n\r\nok")
+    assert second.startswith(b"HTTP/1.1 200 OK\r\n")
+
+
+@pytest.mark.parametrize(
+    ("limits", "message"),
+    [
+        ({"header_timeout": 0}, "header_timeout must be > 0 seconds or None"),
+        ({"keep_alive_timeout": -1}, "keep_alive_timeout must be >= 0 seconds"),
+        ({"limit_concurrency": 0}, "limit_concurrency must be >= 1"),
+    ],
+)
+async def test_invalid_socket_limits_are_refused(limits, message):
+    sock = bind_listener("127.0.0.1", 0)
+    try:
+        with pytest.raises(ServerError, match=message):
+            await AsgiRunner(_slow_app({}, 0)).serve(
+                sock, stop=anyio.Event(), limits=SocketLimits(**limits)
+            )
+    finally:
+        sock.close()

@@ -13,7 +13,8 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
+import threading
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
 
@@ -61,10 +62,17 @@ class ServeOptions:
     :param bind_http: serve on a socket as well as over stdio (False = IPC only).
     :param specific_port: bind this port instead of the one in ``init.listen``.
     :param negotiate_port: ask the orchestrator for a port (§7.1) instead of using ``listen``.
-    :param drain_timeout: seconds in-flight requests get to finish on shutdown or SIGTERM.
+    :param drain_timeout: seconds in-flight requests, on stdio and the socket alike and with
+        their background work, get to finish on shutdown or SIGTERM.
     :param eof_grace: seconds the module takes at most to exit after stdin closes.
     :param framework: server adapter name; by default the first adapter supporting the app.
     :param secret_timeout: seconds to wait for each ``secret`` reply (the reference's 5 s).
+    :param header_timeout: seconds a socket client gets to send a request's headers, from
+        its first byte or from connecting (None: no limit); then the connection is closed.
+    :param keep_alive_timeout: seconds an idle keep-alive connection stays open.
+    :param limit_concurrency: at most this many socket connections served at once (None: no
+        limit); a request beyond it is answered 503 (uvicorn's limit, which also counts
+        requests whose background work still runs).
     :param max_line: longest stdin line read, in bytes; a longer one is discarded unbuffered
         (an ``http_request`` gets a 413). HTTP bodies take about 3.6 line bytes per byte.
     """
@@ -76,6 +84,9 @@ class ServeOptions:
     eof_grace: float = 2.0
     framework: str | None = None
     secret_timeout: float = 5.0
+    header_timeout: float | None = 10.0
+    keep_alive_timeout: float = 5.0
+    limit_concurrency: int | None = None
     max_line: int = DEFAULT_MAX_LINE
 
 
@@ -133,6 +144,7 @@ class PyWattModule(Generic[T]):
         self.options = options or ServeOptions()
         self.context: ModuleContext | None = None
         self._ready = anyio.Event()
+        self._eof_deadline = _EofDeadline()
 
     def __call__(self, state: AppState[Any]) -> Any:
         if self.app_factory is None:
@@ -161,8 +173,7 @@ class PyWattModule(Generic[T]):
         _explain_first_run()
         protocol_out = claim_stdout()
         set_parent_death_signal()
-        # The orchestrator is gone at EOF: exit within eof_grace however the app behaves.
-        source = FdSource(0, on_eof=lambda: arm_exit_deadline(self.options.eof_grace))
+        source = FdSource(0, on_eof=lambda: self._eof_deadline.arm(self.options.eof_grace))
         return await self.serve(
             source, FdSink(protocol_out.fileno()), handle_signals=True, hard_exit=True
         )
@@ -222,8 +233,10 @@ class PyWattModule(Generic[T]):
             code = 1 if reason == "error" else 0
             if hard_exit:
                 grace = self.options.eof_grace
-                if reason != "eof" and ctx.in_flight:
-                    grace += self.options.drain_timeout
+                if reason != "eof" and (ctx.in_flight or "http_done" in ctx.extras):
+                    grace += self.options.drain_timeout + _SERVER_GRACE
+                if reason != "eof":
+                    self._eof_deadline.supersede()
                 arm_exit_deadline(grace + 0.25, code=code)
             await self._stop(ctx, reason, plugins)
             tg.cancel_scope.cancel()
@@ -368,14 +381,21 @@ class PyWattModule(Generic[T]):
 
     async def _serve_socket(self, ctx: ModuleContext, sock: socket.socket) -> None:
         assert ctx.runner is not None
-        http_stop = anyio.Event()
-        ctx.extras["http_stop"] = http_stop
+        from pywatt.core.serving import SocketLimits
+
+        opts = self.options
+        limits = SocketLimits(opts.header_timeout, opts.keep_alive_timeout, opts.limit_concurrency)
+        http_stop, http_done = anyio.Event(), anyio.Event()
+        ctx.extras.update(http_stop=http_stop, http_done=http_done)
         try:
-            await ctx.runner.serve(sock, stop=http_stop, drain_timeout=self.options.drain_timeout)
+            await ctx.runner.serve(
+                sock, stop=http_stop, drain_timeout=opts.drain_timeout, limits=limits
+            )
         except Exception:
             logger.exception("HTTP server failed")
             ctx.stop.request("error")
         finally:
+            http_done.set()
             sock.close()  # idempotent; the server may already have closed it
 
     async def _on_http(self, ctx: ModuleContext, msg: HttpRequest) -> None:
@@ -385,12 +405,21 @@ class PyWattModule(Generic[T]):
         request = HttpExchangeRequest(
             method=msg.method, uri=msg.uri, headers=msg.headers, body=msg.body or b""
         )
-        response = await _handle_http(ctx, request)
         source = os.environ.get("PYWATT_MODULE_ID") or ctx.init.module_id
-        line = stdio_http_response(
-            msg.request_id, response.status, response.headers, response.body, source=source
-        )
-        await ctx.channel.send_line(line)
+
+        replied = False
+
+        async def respond(response: HttpExchangeResponse) -> None:
+            nonlocal replied
+            replied = True
+            line = stdio_http_response(
+                msg.request_id, response.status, response.headers, response.body, source=source
+            )
+            await ctx.channel.send_line(line)
+
+        response = await _handle_http(ctx, request, respond)
+        if not replied:  # a runner that answers only by returning
+            await respond(response)
 
     async def _on_oversized(self, ctx: ModuleContext, line: OversizedLine) -> None:
         """Answer an ``http_request`` too long to read with 413, so its caller never waits."""
@@ -412,10 +441,17 @@ class PyWattModule(Generic[T]):
         http_stop = ctx.extras.get("http_stop")
         if http_stop is not None:
             http_stop.set()
+        # One deadline for both transports. The socket server drains under the same one and
+        # then cancels what is left itself; _SERVER_GRACE lets it do that before teardown.
         drain = self.options.eof_grace if reason == "eof" else self.options.drain_timeout
-        with anyio.move_on_after(drain):
+        deadline = anyio.current_time() + drain
+        with anyio.move_on_at(deadline):
             while ctx.in_flight:
                 await anyio.sleep(0.01)
+        http_done = ctx.extras.get("http_done")
+        if http_done is not None:
+            with anyio.move_on_at(deadline + _SERVER_GRACE):
+                await http_done.wait()
         if ctx.runner is not None:
             with anyio.move_on_after(self.options.eof_grace):
                 try:
@@ -426,6 +462,31 @@ class PyWattModule(Generic[T]):
         ctx.channel.close()
 
 
+class _EofDeadline:
+    """The orchestrator is gone at EOF: exit within ``eof_grace`` however the app behaves.
+
+    A graceful stop (``shutdown`` or a signal) that began first keeps its own, drain-long
+    deadline: orchestrators close stdin right after sending ``shutdown``. ``arm`` runs on
+    the stdin thread, hence the lock.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+        self._superseded = False
+
+    def arm(self, seconds: float) -> None:
+        with self._lock:
+            if not self._superseded and self._timer is None:
+                self._timer = arm_exit_deadline(seconds)
+
+    def supersede(self) -> None:
+        with self._lock:
+            self._superseded = True
+            if self._timer is not None:
+                self._timer.cancel()
+
+
 def _error_body(message: str) -> bytes:
     # The reference SDK's ApiResponse error shape.
     return json.dumps(
@@ -433,13 +494,22 @@ def _error_body(message: str) -> bytes:
     ).encode()
 
 
+_SERVER_GRACE = 1.0
 _UNAVAILABLE = _error_body("module is shutting down")
 _NO_APP = _error_body("module serves no HTTP app")
 _JSON = {"content-type": "application/json"}
 
 
-async def _handle_http(ctx: ModuleContext, request: HttpExchangeRequest) -> HttpExchangeResponse:
-    """One HTTP-over-IPC exchange, from stdio or a channel, counted for draining."""
+async def _handle_http(
+    ctx: ModuleContext,
+    request: HttpExchangeRequest,
+    respond: Callable[[HttpExchangeResponse], Awaitable[None]] | None = None,
+) -> HttpExchangeResponse:
+    """One HTTP-over-IPC exchange, from stdio or a channel, counted for draining.
+
+    The runner may give ``respond`` the response before the app returns; the count lasts
+    until the app returns, background work included.
+    """
     from pywatt.core.serving import HttpExchangeResponse
 
     if ctx.stop.stopping:
@@ -448,7 +518,7 @@ async def _handle_http(ctx: ModuleContext, request: HttpExchangeRequest) -> Http
         return HttpExchangeResponse(404, dict(_JSON), _NO_APP)
     ctx.in_flight += 1
     try:
-        return await ctx.runner.handle(request)
+        return await ctx.runner.handle(request, respond)
     finally:
         ctx.in_flight -= 1
 

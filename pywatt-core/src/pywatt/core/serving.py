@@ -7,7 +7,7 @@ module holds only dataclasses and protocols.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
@@ -22,6 +22,7 @@ __all__ = [
     "HttpExchangeRequest",
     "HttpExchangeResponse",
     "ServerAdapter",
+    "SocketLimits",
 ]
 
 
@@ -60,6 +61,15 @@ class DiscoveredEndpoint:
     auth: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class SocketLimits:
+    """Bounds on the HTTP socket's clients; the fields of the same names in ``ServeOptions``."""
+
+    header_timeout: float | None = 10.0
+    keep_alive_timeout: float = 5.0
+    limit_concurrency: int | None = None
+
+
 @runtime_checkable
 class AppRunner(Protocol):
     """One web app wrapped by an adapter: the runtime drives it through these calls only.
@@ -71,14 +81,32 @@ class AppRunner(Protocol):
     async def startup(self) -> None:
         """Run the app's startup (the ASGI lifespan) once."""
 
-    async def handle(self, request: HttpExchangeRequest) -> HttpExchangeResponse:
-        """Answer one HTTP-over-IPC request in-process; safe to call from many tasks at once."""
+    async def handle(
+        self,
+        request: HttpExchangeRequest,
+        respond: Callable[[HttpExchangeResponse], Awaitable[None]] | None = None,
+    ) -> HttpExchangeResponse:
+        """Answer one HTTP-over-IPC request in-process; safe to call from many tasks at once.
+
+        ``respond``, when given, is awaited once with the response as soon as the app has sent
+        all of it. Work the app does after that (background tasks) keeps ``handle`` running,
+        so the runtime counts it for draining.
+        """
         ...
 
     async def serve(
-        self, sock: socket.socket, *, stop: anyio.Event, drain_timeout: float = 10.0
+        self,
+        sock: socket.socket,
+        *,
+        stop: anyio.Event,
+        drain_timeout: float = 10.0,
+        limits: SocketLimits | None = None,
     ) -> None:
-        """Serve HTTP on an already listening socket until ``stop`` is set, then drain."""
+        """Serve HTTP on an already listening socket until ``stop`` is set, then drain.
+
+        Return once the requests in flight, background work included, have finished, and at
+        the latest ``drain_timeout`` seconds after ``stop`` is set.
+        """
 
     async def shutdown(self) -> None:
         """Run the app's shutdown (the ASGI lifespan) and framework teardown once."""

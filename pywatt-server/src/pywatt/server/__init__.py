@@ -12,6 +12,7 @@ if TYPE_CHECKING:
         HttpExchangeRequest,
         HttpExchangeResponse,
         ServerAdapter,
+        SocketLimits,
     )
     from pywatt.server.adapters import FlaskAdapter, FlaskRunner, StarletteAdapter, select_adapter
     from pywatt.server.asgi import AsgiRunner, fold_headers
@@ -32,6 +33,7 @@ _LAZY: dict[str, str] = {
     "HttpExchangeRequest": "pywatt.core.serving",
     "HttpExchangeResponse": "pywatt.core.serving",
     "ServerAdapter": "pywatt.core.serving",
+    "SocketLimits": "pywatt.core.serving",
     "FlaskAdapter": "pywatt.server.adapters",
     "FlaskRunner": "pywatt.server.adapters",
     "StarletteAdapter": "pywatt.server.adapters",
@@ -61,6 +63,7 @@ __all__ = [
     "HttpExchangeResponse",
     "ServeOptions",
     "ServerAdapter",
+    "SocketLimits",
     "StarletteAdapter",
     "bind_listener",
     "build_module",

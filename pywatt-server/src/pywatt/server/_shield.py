@@ -1,10 +1,11 @@
 """The error shield wrapped around every app, on the IPC path and on the socket alike.
 
-It makes both paths answer the same way when the app fails: an unhandled exception, or an app
-that returns without answering, becomes pywatt's JSON 500 with one logged error. A response
-whose status is already 500 is held back until the app returns, because frameworks such as
-Starlette send their own plain-text 500 *before* re-raising; if the app then raises, the held
-response is replaced. Any other response goes out as it is produced.
+The app's own responses, error responses included, pass through unchanged and at once: a
+framework's 500 page or a user's ``exception_handler`` is the app's answer. pywatt writes its
+JSON 500 only when the app produced no response at all (it raised, or returned, before
+``http.response.start``). An exception raised after the response is complete (Starlette
+sends its 500 and then re-raises) is logged once and goes no further, so the socket keeps the
+connection and the IPC path keeps the reply.
 """
 
 from __future__ import annotations
@@ -44,32 +45,27 @@ async def send_error(send: Send, status: int, message: str) -> None:
     await send({"type": "http.response.body", "body": response.body, "more_body": False})
 
 
-class _Reply:
-    """Tracks one response through the shield."""
+class _Progress:
+    """How far one response has got: started, and complete."""
 
-    __slots__ = ("held", "passed_through", "send_downstream", "started")
+    __slots__ = ("complete", "send_downstream", "started")
 
     def __init__(self, send: Send) -> None:
         self.send_downstream = send
         self.started = False
-        self.passed_through = False
-        self.held: list[Message] | None = None
+        self.complete = False
 
     async def send(self, message: Message) -> None:
-        if message["type"] == "http.response.start" and not self.started:
+        kind = message["type"]
+        if kind == "http.response.start":
             self.started = True
-            if message.get("status") == 500:
-                self.held = [message]
-                return
-            self.passed_through = True
-        elif self.held is not None:
-            self.held.append(message)
-            return
+        elif kind == "http.response.body" and not message.get("more_body", False):
+            self.complete = True
         await self.send_downstream(message)
 
 
 class ErrorShield:
-    """ASGI middleware: lifespan state into each request, and failures into JSON 500s."""
+    """ASGI middleware: lifespan state into each request, and JSON 500s for no response."""
 
     def __init__(self, app: ASGIApp, state: dict[str, Any]) -> None:
         self.app = app
@@ -83,21 +79,20 @@ class ErrorShield:
         if kind != "http":
             await self.app(scope, receive, send)
             return
-        reply = _Reply(send)
+        progress = _Progress(send)
         try:
-            await self.app(scope, receive, reply.send)
+            await self.app(scope, receive, progress.send)
         except Exception:
-            if reply.passed_through:
-                raise  # headers already left; the server reports it and closes
             logger.exception(
                 "unhandled exception in app for %s %s", scope.get("method"), scope.get("path")
             )
+            if progress.complete:
+                return  # the app's own error response already went out
+            if progress.started:
+                raise  # headers already left; the server closes the connection
             await send_error(send, 500, "Internal Server Error")
             return
-        if reply.held is not None:
-            for message in reply.held:
-                await send(message)
-        elif not reply.started:
+        if not progress.started:
             logger.error(
                 "app returned without sending a response for %s %s",
                 scope.get("method"),

@@ -8,13 +8,19 @@ uvicorn and a2wsgi do.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from pywatt.core.errors import ConfigError
-from pywatt.core.serving import DiscoveredEndpoint, HttpExchangeRequest, HttpExchangeResponse
+from pywatt.core.serving import (
+    DiscoveredEndpoint,
+    HttpExchangeRequest,
+    HttpExchangeResponse,
+    SocketLimits,
+)
 from pywatt.server._lifespan import Lifespan
 from pywatt.server._shield import ErrorShield, error_response, logger
 from pywatt.server._types import ASGIApp, Message, Scope
@@ -31,6 +37,9 @@ _URI = re.compile(r"[\x21-\x7e]+")
 _BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _ASGI = {"version": "3.0", "spec_version": "2.3"}
 _DISCONNECT: Message = {"type": "http.disconnect"}
+
+#: Called once with the response as soon as it is complete (see ``AppRunner.handle``).
+Respond = Callable[[HttpExchangeResponse], Awaitable[None]]
 
 
 class _BadRequestError(Exception):
@@ -113,19 +122,42 @@ def build_scope(request: HttpExchangeRequest) -> Scope:
 
 
 class _Exchange:
-    """Feeds one request body to the app and collects its response messages."""
+    """Feeds one request body to the app, collects its response, and replies when it ends.
 
-    __slots__ = ("body", "body_sent", "chunks", "closed", "complete", "done", "headers", "status")
+    The reply goes out as soon as the app sends its final body chunk (``more_body: False``),
+    as a socket server would send it; work the app does after that (background tasks) runs on
+    while the exchange waits for the app to return. A ``HEAD`` response keeps the app's
+    headers, ``content-length`` included, and loses its body (RFC 9110 section 9.3.2).
+    """
 
-    def __init__(self, body: bytes) -> None:
+    __slots__ = (
+        "body",
+        "body_sent",
+        "chunks",
+        "closed",
+        "complete",
+        "done",
+        "head",
+        "headers",
+        "replied",
+        "respond",
+        "result",
+        "status",
+    )
+
+    def __init__(self, body: bytes, *, head: bool, respond: Respond | None) -> None:
         self.body = body
         self.body_sent = False
+        self.head = head
+        self.respond = respond
+        self.replied = False
         self.status: int | None = None
         self.headers: Any = ()
         self.chunks: list[bytes] = []
         self.complete = False
         self.closed = False
         self.done: asyncio.Event | None = None
+        self.result: HttpExchangeResponse | None = None
 
     async def receive(self) -> Message:
         if not self.body_sent:
@@ -144,11 +176,13 @@ class _Exchange:
             if self.status is None or self.complete:
                 raise RuntimeError("ASGI body sent before the response start or after its end")
             chunk = message.get("body", b"")
-            if chunk:
+            if chunk and not self.head:
                 self.chunks.append(chunk)
             if not message.get("more_body", False):
                 self.complete = True
                 self.close()
+                if self.respond is not None:
+                    await self.reply(self.response())
         elif kind == "http.response.start":
             if self.status is not None:
                 raise RuntimeError("ASGI response started twice")
@@ -157,14 +191,24 @@ class _Exchange:
         else:
             raise RuntimeError(f"unexpected ASGI message {kind!r}")
 
+    async def reply(self, response: HttpExchangeResponse) -> None:
+        if self.respond is not None and not self.replied:
+            self.replied = True
+            await self.respond(response)
+
     def close(self) -> None:
         self.closed = True
         if self.done is not None:
             self.done.set()
 
     def response(self) -> HttpExchangeResponse:
-        assert self.status is not None
-        return HttpExchangeResponse(self.status, fold_headers(self.headers), b"".join(self.chunks))
+        """The collected response, built once (the body is joined once, however large)."""
+        if self.result is None:
+            assert self.status is not None
+            body = b"".join(self.chunks)
+            self.chunks = []
+            self.result = HttpExchangeResponse(self.status, fold_headers(self.headers), body)
+        return self.result
 
 
 class AsgiRunner:
@@ -203,35 +247,44 @@ class AsgiRunner:
     async def _teardown(self) -> None:
         """Framework teardown after the lifespan has ended; subclasses extend it."""
 
-    async def handle(self, request: HttpExchangeRequest) -> HttpExchangeResponse:
+    async def handle(
+        self, request: HttpExchangeRequest, respond: Respond | None = None
+    ) -> HttpExchangeResponse:
         try:
             scope = build_scope(request)
         except _BadRequestError as exc:
-            return error_response(400, f"Bad Request: {exc}")
-        exchange = _Exchange(request.body)
+            response = error_response(400, f"Bad Request: {exc}")
+            if respond is not None:
+                await respond(response)
+            return response
+        exchange = _Exchange(request.body, head=scope["method"] == "HEAD", respond=respond)
         try:
-            await self._shielded(scope, exchange.receive, exchange.send)
-        except Exception:
-            logger.exception("unhandled exception in app for %s %s", request.method, request.uri)
-            if not exchange.complete:
-                return error_response(500, "Internal Server Error")
+            # What escapes the shield is a response that started but did not finish (which a
+            # socket server would cut off); the shield has logged it.
+            with contextlib.suppress(Exception):
+                await self._shielded(scope, exchange.receive, exchange.send)
         finally:
             exchange.close()
-        if not exchange.complete:
-            logger.error(
-                "app returned without completing its response for %s %s",
-                request.method,
-                request.uri,
-            )
-            return error_response(500, "Internal Server Error")
-        return exchange.response()
+        if exchange.complete:
+            return exchange.response()
+        logger.error("app did not complete its response for %s %s", request.method, request.uri)
+        response = error_response(500, "Internal Server Error")
+        await exchange.reply(response)
+        return response
 
     async def serve(
-        self, sock: socket.socket, *, stop: anyio.Event, drain_timeout: float = 10.0
+        self,
+        sock: socket.socket,
+        *,
+        stop: anyio.Event,
+        drain_timeout: float = 10.0,
+        limits: SocketLimits | None = None,
     ) -> None:
         from pywatt.server.http import serve_asgi
 
-        await serve_asgi(self._shielded, sock, stop=stop, drain_timeout=drain_timeout)
+        await serve_asgi(
+            self._shielded, sock, stop=stop, drain_timeout=drain_timeout, limits=limits
+        )
 
     def endpoints(self) -> list[DiscoveredEndpoint]:
         return self._discover() if self._discover is not None else []

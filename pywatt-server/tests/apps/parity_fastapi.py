@@ -1,0 +1,79 @@
+"""A FastAPI module for the stdio/socket/direct-ASGI parity tests.
+
+``PARITY_DIR`` holds the flag files: ``/background`` starts a task that waits for
+``release`` and then writes ``done``, so a test can tell whether a reply came before the
+task ended without measuring time; ``/slow`` writes ``slow-started`` and answers once
+``release`` exists. ``PARITY_OPTIONS`` is a JSON object of ``ServeOptions`` fields.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import anyio
+from fastapi import BackgroundTasks, FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+
+
+async def wait_then_finish(flags: Path) -> None:
+    # Async, so it runs on the event loop: no worker thread keeps the process alive for it.
+    while not (flags / "release").exists():
+        await anyio.sleep(0.01)
+    (flags / "done").write_text("done")
+
+
+def make_app(flags: Path) -> Any:
+    app = FastAPI()
+
+    @app.exception_handler(Exception)
+    async def custom(request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse(
+            {"error": "custom", "type": type(exc).__name__},
+            status_code=500,
+            headers={"x-handled-by": "custom"},
+        )
+
+    @app.api_route("/page", methods=["GET", "HEAD"])
+    async def page() -> PlainTextResponse:
+        return PlainTextResponse("a page with a body", headers={"x-page": "1"})
+
+    @app.post("/only-post")
+    async def only_post() -> dict[str, bool]:
+        return {"posted": True}
+
+    @app.get("/handled")
+    async def handled() -> None:
+        raise ValueError("the custom handler answers this")
+
+    @app.get("/background")
+    async def background(tasks: BackgroundTasks) -> dict[str, str]:
+        tasks.add_task(wait_then_finish, flags)
+        return {"queued": "yes"}
+
+    @app.get("/slow")
+    async def slow() -> PlainTextResponse:
+        (flags / "slow-started").write_text("started")
+        while not (flags / "release").exists():
+            await anyio.sleep(0.01)
+        return PlainTextResponse("finished")
+
+    # No handler of its own: its exception gets Starlette's plain 500, and nothing else.
+    sub = FastAPI()
+
+    @sub.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("unhandled")
+
+    app.mount("/subapi", sub)
+    return app
+
+
+if __name__ == "__main__":
+    import json
+
+    from pywatt.server import ServeOptions, serve_module
+
+    options = ServeOptions(**json.loads(os.environ.get("PARITY_OPTIONS", "{}")))
+    serve_module(lambda state: make_app(Path(os.environ["PARITY_DIR"])), options=options)
