@@ -229,4 +229,3 @@ def test_lazy_components_import_on_first_lookup(monkeypatch):
     with pytest.raises(PluginError, match=r"plugin 'lazy': encoder 'missing' \(fakeplug_no_such"):
         plugins.encoders.get("missing")
     assert [name for name, _ in plugins.encoders.items()] == ["later"]
-
