@@ -1,4 +1,4 @@
-"""pywatt-comm's plugin: the msgpack encoder and the ``tcp`` / ``unix`` channels."""
+"""pywatt-comm's plugin: the msgpack encoder, the ``tcp`` / ``unix`` channels and the brokers."""
 
 from __future__ import annotations
 
@@ -20,3 +20,14 @@ def pywatt_register_channels(register: Register) -> None:
 
     register("tcp", TcpChannel)
     register("unix", UnixChannel)
+
+
+@hookimpl
+def pywatt_register_brokers(register: Register) -> None:
+    from pywatt.comm.brokers.memory import MemoryBroker
+    from pywatt.comm.brokers.nats_jetstream import NatsBroker
+    from pywatt.comm.brokers.redis_streams import RedisStreamsBroker
+
+    register("memory", MemoryBroker)
+    register("nats", NatsBroker)
+    register("redis-streams", RedisStreamsBroker)

@@ -26,6 +26,7 @@ from pywatt.core.errors import (
 )
 
 if TYPE_CHECKING:
+    from pywatt.core.brokers import BrokerFactory
     from pywatt.core.config import AppConfig
     from pywatt.core.state import AppState
 
@@ -54,6 +55,7 @@ _REGISTRATION_HOOKS: dict[str, str] = {
     "encoder": "pywatt_register_encoders",
     "database backend": "pywatt_register_database_backends",
     "cache backend": "pywatt_register_cache_backends",
+    "broker": "pywatt_register_brokers",
     "server adapter": "pywatt_register_server_adapters",
     "authenticator": "pywatt_register_authenticators",
     "command": "pywatt_register_commands",
@@ -63,8 +65,10 @@ _REGISTRATION_HOOKS: dict[str, str] = {
 class Registry(Generic[T]):
     """Components of one kind, by name, remembering which plugin registered each."""
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, contract: Callable[[Any], str | None] | None = None) -> None:
         self.kind = kind
+        #: Returns why a component breaks this kind's contract, or None when it fits.
+        self._contract = contract
         self._items: dict[str, T] = {}
         self._owners: dict[str, str] = {}
 
@@ -73,6 +77,9 @@ class Registry(Generic[T]):
             raise PluginError(f"plugin {plugin!r} registered a {self.kind} with an empty name")
         if name in self._items:
             raise DuplicateComponentError(self.kind, name, self._owners[name], plugin)
+        problem = self._contract(component) if self._contract is not None else None
+        if problem is not None:
+            raise PluginError(f"plugin {plugin!r} registered {self.kind} {name!r}, which {problem}")
         self._items[name] = component
         self._owners[name] = plugin
 
@@ -100,6 +107,15 @@ class Registry(Generic[T]):
 
     def __len__(self) -> int:
         return len(self._items)
+
+
+def _is_broker_factory(component: Any) -> str | None:
+    schemes = getattr(component, "schemes", None)
+    if not callable(component):
+        return "is not callable"
+    if not isinstance(schemes, tuple) or not schemes or not all(isinstance(s, str) for s in schemes):
+        return "lacks a non-empty 'schemes' tuple of URL schemes"
+    return None
 
 
 @dataclass(frozen=True)
@@ -154,6 +170,7 @@ class Plugins:
         self.encoders: Registry[Any] = Registry("encoder")
         self.database_backends: Registry[Any] = Registry("database backend")
         self.cache_backends: Registry[Any] = Registry("cache backend")
+        self.brokers: Registry[BrokerFactory] = Registry("broker", contract=_is_broker_factory)
         self.server_adapters: Registry[Any] = Registry("server adapter")
         self.authenticators: Registry[Any] = Registry("authenticator")
         self.commands: Registry[Any] = Registry("command")
@@ -181,6 +198,7 @@ class Plugins:
             self.encoders,
             self.database_backends,
             self.cache_backends,
+            self.brokers,
             self.server_adapters,
             self.authenticators,
             self.commands,
