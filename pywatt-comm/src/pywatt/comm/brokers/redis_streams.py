@@ -40,7 +40,8 @@ Entry = tuple[bytes, dict[bytes, bytes]]
 
 
 class RedisStreamsBroker:
-    """``redis://host:6379/0``; options: ``prefix``, ``maxlen`` (approximate), ``client_name``."""
+    """``redis://host:6379/0``; options: ``prefix``, ``maxlen`` (approximate), ``client_name``,
+    ``max_connections``."""
 
     schemes: ClassVar[tuple[str, ...]] = ("redis", "rediss")
     name = "redis-streams"
@@ -53,8 +54,10 @@ class RedisStreamsBroker:
         prefix: str = "pywatt",
         maxlen: int | None = 1_000_000,
         client_name: str | None = None,
+        max_connections: int = 64,
         **options: Any,
     ) -> None:
+        self.max_connections = max_connections
         self.url = url
         self.prefix = prefix
         self.maxlen = maxlen
@@ -73,19 +76,23 @@ class RedisStreamsBroker:
         return f"{self.prefix}:{subject}"
 
     async def connect(self) -> None:
-        from redis.asyncio import Redis
+        from redis.asyncio import BlockingConnectionPool, Redis
         from redis.asyncio.retry import Retry
         from redis.backoff import ExponentialBackoff
         from redis.exceptions import ConnectionError as RedisConnectionError
         from redis.exceptions import TimeoutError as RedisTimeoutError
 
-        self._redis = Redis.from_url(
+        # A bounded pool that waits for a free connection, so a burst of publishes queues.
+        pool = BlockingConnectionPool.from_url(
             self.url,
+            max_connections=self.max_connections,
+            timeout=20,
             client_name=self.client_name,
             retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), 5),
             retry_on_error=[RedisConnectionError, RedisTimeoutError],
             health_check_interval=30,
         )
+        self._redis = Redis.from_pool(pool)  # owns the pool: aclose() closes it
         try:
             await self._redis.ping()
         except Exception as exc:

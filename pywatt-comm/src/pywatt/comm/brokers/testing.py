@@ -26,6 +26,7 @@ import contextlib
 import inspect
 import os
 import signal
+import subprocess
 import sys
 import time
 import uuid
@@ -80,7 +81,8 @@ class BrokerConformance:
         await abandon()
 
     @pytest.fixture
-    async def open_broker(self, broker_url: str) -> AsyncIterator[OpenBroker]:
+    async def open_broker(self, broker_url: str, subject: str) -> AsyncIterator[OpenBroker]:
+        # Depends on ``subject`` so that brokers close before the subject is deleted.
         opened: list[Broker] = []
 
         async def open_one(**options: Any) -> Broker:
@@ -290,36 +292,33 @@ class BrokerConformance:
         publisher: Broker,
         published: set[str],
     ) -> set[str]:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "pywatt.comm.brokers._kit_consumer",
-            broker_url,
-            subject,
-            "crash",
-            str(ack_wait),
-            stdout=asyncio.subprocess.PIPE,
+        # Popen rather than asyncio's subprocesses: its exit status is reliable under any loop.
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "pywatt.comm.brokers._kit_consumer"]
+            + [broker_url, subject, "crash", str(ack_wait)],
+            stdout=subprocess.PIPE,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         assert proc.stdout is not None
+        readline = proc.stdout.readline
         victim_done: set[str] = set()
         try:
-            line = await asyncio.wait_for(proc.stdout.readline(), 30)
+            line = await asyncio.wait_for(asyncio.to_thread(readline), 30)
             assert line.strip() == b"ready", line
             for i in sorted(published, key=int):
                 await publisher.publish(subject, i.encode())
             while len(victim_done) < 20:
-                line = await asyncio.wait_for(proc.stdout.readline(), 10)
+                line = await asyncio.wait_for(asyncio.to_thread(readline), 10)
                 assert line, "the consumer process died before it was killed"
                 victim_done.add(line.decode().strip())
             proc.send_signal(signal.SIGKILL)
-            rest = await proc.stdout.read()
+            rest = await asyncio.to_thread(proc.stdout.read)
             victim_done |= {x for x in rest.decode().split() if x}
         finally:
-            if proc.returncode is None:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.kill()
-            await proc.wait()
+            if proc.poll() is None:
+                proc.kill()
+            await asyncio.to_thread(proc.wait)
+            proc.stdout.close()
         assert proc.returncode == -signal.SIGKILL
         assert len(victim_done) < len(published), "the victim finished before it was killed"
         return victim_done
