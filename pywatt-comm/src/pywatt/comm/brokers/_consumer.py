@@ -66,7 +66,8 @@ class PullConsumer:
         failures = 0
         while not self._stopping:
             free = self._options.concurrency - len(self._tasks)
-            if free <= 0:
+            # Refill in batches (half the slots at least): one pull per message costs a round trip.
+            if free <= 0 or (self._tasks and free < self._options.concurrency // 2):
                 await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
                 continue
             try:
@@ -74,7 +75,9 @@ class PullConsumer:
             except Exception as exc:  # a dropped connection: back off and pull again
                 failures += 1
                 if failures == 1:
-                    logger.warning("pulling %s failed, retrying: %s", self.subject, exc)
+                    logger.warning(
+                        "pulling %s failed, retrying: %s: %s", self.subject, type(exc).__name__, exc
+                    )
                 await asyncio.sleep(min(0.1 * failures, 1.0))
                 continue
             if failures:

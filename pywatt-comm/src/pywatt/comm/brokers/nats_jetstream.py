@@ -158,7 +158,7 @@ class NatsBroker:
         async def pull(limit: int, timeout: float) -> list[Delivery]:
             try:
                 msgs = await psub.fetch(limit, timeout=timeout)
-            except NatsTimeout:
+            except (NatsTimeout, asyncio.TimeoutError):
                 return []
             return [_delivery(m) for m in msgs]
 
