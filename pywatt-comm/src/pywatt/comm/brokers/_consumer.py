@@ -87,6 +87,10 @@ class PullConsumer:
                 task = asyncio.create_task(self._handle(delivery))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
+            if deliveries:
+                # Let quick handlers finish (and ack) first, so the next pull is one larger
+                # batch rather than many small ones: pulls are round trips.
+                await asyncio.sleep(0)
 
     async def _handle(self, delivery: Delivery) -> None:
         options = self._options

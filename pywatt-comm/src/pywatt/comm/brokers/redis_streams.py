@@ -131,12 +131,12 @@ class RedisStreamsBroker:
         reader = _GroupReader(self, key, subject, group, options.ack_wait)
 
         async def close() -> None:
+            await reader.flush_acks()
             if options.group is None:
                 with contextlib.suppress(Exception):
                     await self.client.xgroup_destroy(key, group)
             else:
-                with contextlib.suppress(Exception):
-                    await self.client.xgroup_delconsumer(key, group, reader.consumer)
+                await reader.forget_if_idle()
 
         sub = PullConsumer(
             subject, handler, options, pull=reader.pull, publish=self.publish, close=close
@@ -214,10 +214,34 @@ class _GroupReader:
         self.consumer = f"{broker.client_name}-{uuid.uuid4().hex[:8]}"
         self.min_idle_ms = int(ack_wait * 1000)
         self._nacked: dict[bytes, tuple[float, int]] = {}  # id -> (due, attempts so far)
+        self._acks: list[bytes] = []
         self._next_claim = 0.0
+
+    async def flush_acks(self) -> None:
+        """One XACK for every ack since the last pull: one round trip instead of one each."""
+        if not self._acks:
+            return
+        ids, self._acks = self._acks, []
+        try:
+            await self.broker.client.xack(self.key, self.group, *ids)
+        except Exception:
+            self._acks[:0] = ids  # kept for the next try; until then they count as in flight
+            raise
+
+    async def forget_if_idle(self) -> None:
+        """Remove this consumer from its group unless it still holds messages (they would be
+        lost with it: XGROUP DELCONSUMER drops its pending entries)."""
+        redis = self.broker.client
+        with contextlib.suppress(Exception):
+            held = await redis.xpending_range(
+                self.key, self.group, min="-", max="+", count=1, consumername=self.consumer
+            )
+            if not held:
+                await redis.xgroup_delconsumer(self.key, self.group, self.consumer)
 
     async def pull(self, limit: int, timeout: float) -> list[Delivery]:
         redis = self.broker.client
+        await self.flush_acks()
         out = await self._retry_nacked(limit)
         now = time.monotonic()
         if len(out) < limit and now >= self._next_claim:
@@ -271,7 +295,7 @@ class _GroupReader:
             headers["_deadline"] = _text(fields[b"t"])
 
         async def ack() -> None:
-            await self.broker.client.xack(self.key, self.group, entry_id)
+            self._acks.append(entry_id)  # sent with the next pull, or when the consumer drains
 
         async def nack(delay: float) -> None:
             self._nacked[entry_id] = (time.monotonic() + delay, attempt)
