@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import socket
 import statistics
@@ -117,10 +118,8 @@ async def raw_redis_round(n: int) -> float:
     got = 0
     try:
         start = time.perf_counter()
-        try:
+        with contextlib.suppress(ResponseError):
             await redis.xgroup_create(key, "bench", id="0", mkstream=True)
-        except ResponseError:
-            pass
 
         async def consume() -> None:
             nonlocal got
@@ -153,7 +152,7 @@ async def compare(label: str, ours: Round, raw: Round, n: int, rounds: int) -> f
         else:
             mine.append(await ours(n))
             theirs.append(await raw(n))
-    ratio = statistics.median(m / t for m, t in zip(mine, theirs))
+    ratio = statistics.median(m / t for m, t in zip(mine, theirs, strict=True))
     print(
         f"{label:<14} pywatt {statistics.median(mine):>7.0f} msg/s   "
         f"raw {statistics.median(theirs):>7.0f} msg/s   median ratio of pairs {ratio:.3f}"
@@ -173,9 +172,7 @@ async def main() -> int:
         async def ours_nats(n: int) -> float:
             return await pywatt_round(NATS_URL, n)
 
-        ratios.append(
-            await compare("nats", ours_nats, raw_nats_round, args.messages, args.rounds)
-        )
+        ratios.append(await compare("nats", ours_nats, raw_nats_round, args.messages, args.rounds))
     else:
         print("bench_broker: NATS not reachable at 127.0.0.1:4222")
         if ci:

@@ -24,11 +24,11 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-def anyio_backend():
+def anyio_backend() -> str:
     return "asyncio"
 
 
-async def test_a_replica_joining_mid_stream_shares_the_work():
+async def test_a_replica_joining_mid_stream_shares_the_work() -> None:
     require_server("NATS", "127.0.0.1", 4222)
     run = uuid.uuid4().hex[:10]
     env = {"ORDERS_SUBJECT": f"e2e.{run}.created", "BILLED_SUBJECT": f"e2e.{run}.billed"}

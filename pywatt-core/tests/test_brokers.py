@@ -59,7 +59,11 @@ def test_a_component_that_is_not_a_broker_factory_fails_at_registration(monkeypa
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [({"max_deliver": 0}, "max_deliver"), ({"ack_wait": 0}, "ack_wait"), ({"concurrency": 0}, "concurrency")],
+    [
+        ({"max_deliver": 0}, "max_deliver"),
+        ({"ack_wait": 0}, "ack_wait"),
+        ({"concurrency": 0}, "concurrency"),
+    ],
 )
 def test_subscribe_options_are_checked(kwargs, message):
     with pytest.raises(ConfigError, match=message):
@@ -82,4 +86,5 @@ async def test_a_delivery_settles_once():
     await second.ack()
     await second.nack()
     assert calls == ["nack 0.5", "ack"]
-    assert first.settled and second.settled
+    assert first.settled
+    assert second.settled

@@ -31,7 +31,11 @@ __all__ = [
     "RunPlan",
     "Target",
     "check_broker",
-    "derive_id", "parse_env", "plan_targets", "run_command"]
+    "derive_id",
+    "parse_env",
+    "plan_targets",
+    "run_command",
+]
 
 Via = Literal["ipc", "http"]
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]*$")

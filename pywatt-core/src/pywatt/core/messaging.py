@@ -130,7 +130,9 @@ class ModuleBroker:
     ) -> None:
         for spec in subscriptions:
             handler = self._event_handler(state, spec)
-            self._subscriptions.append(await self.raw.subscribe(spec.subject, handler, spec.options))
+            self._subscriptions.append(
+                await self.raw.subscribe(spec.subject, handler, spec.options)
+            )
         for reply in replies:
             responder = self._responder(state, reply)
             self._subscriptions.append(
@@ -139,7 +141,9 @@ class ModuleBroker:
         if subscriptions or replies:
             logger.info(
                 "broker subscriptions started",
-                extra={"subjects": [s.subject for s in [*subscriptions, *replies]]},
+                extra={
+                    "subjects": [s.subject for s in subscriptions] + [r.subject for r in replies]
+                },
             )
 
     def _event_handler(

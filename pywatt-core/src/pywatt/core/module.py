@@ -497,7 +497,7 @@ async def _connect_broker(
     """Connect the broker before announcing (see :mod:`pywatt.core.messaging`)."""
     from pywatt.core.messaging import connect_module_broker
 
-    needed = [s.subject for s in [*module.subscriptions, *module.replies]]
+    needed = [s.subject for s in module.subscriptions] + [r.subject for r in module.replies]
     broker = await connect_module_broker(ctx.config, plugins, secrets, required_by=needed)
     if broker is not None:
         ctx.state.extensions["broker"] = broker

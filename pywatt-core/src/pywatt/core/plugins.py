@@ -113,7 +113,11 @@ def _is_broker_factory(component: Any) -> str | None:
     schemes = getattr(component, "schemes", None)
     if not callable(component):
         return "is not callable"
-    if not isinstance(schemes, tuple) or not schemes or not all(isinstance(s, str) for s in schemes):
+    if (
+        not isinstance(schemes, tuple)
+        or not schemes
+        or not all(isinstance(s, str) for s in schemes)
+    ):
         return "lacks a non-empty 'schemes' tuple of URL schemes"
     return None
 

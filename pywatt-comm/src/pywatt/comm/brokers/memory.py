@@ -7,6 +7,7 @@ share work exactly as they would on NATS or Redis. Nothing crosses a process bou
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import time
 import uuid
@@ -120,10 +121,8 @@ class MemoryBroker:
                     return [self._delivery(subject, stream, group, i) for i in taken]
                 waiting = [p.due for p in group.pending.values()]
                 wake = min([left, *(d - time.monotonic() for d in waiting)])
-                try:
+                with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(stream.changed.wait(), max(wake, 0.005))
-                except asyncio.TimeoutError:
-                    pass
 
         async def close() -> None:
             if options.group is None:

@@ -9,7 +9,6 @@ Every connection is named ``<client_name>`` (CLIENT SETNAME), so an operator see
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import struct
@@ -157,9 +156,10 @@ class RedisStreamsBroker:
         fields: dict[Any, Any] = {"d": data, "r": inbox, "t": repr(time.time() + timeout)}
         if headers:
             fields["h"] = json.dumps(dict(headers))
+        redis: Any = self.client  # redis-py's stubs type replies loosely
         try:
-            await self.client.xadd(self.key(f"rpc:{subject}"), fields, maxlen=10_000)
-            got = await self.client.blpop([inbox], timeout=timeout)
+            await redis.xadd(self.key(f"rpc:{subject}"), fields, maxlen=10_000)
+            got = await redis.blpop([inbox], timeout=timeout)
         except Exception as exc:
             raise BrokerError(f"request to {subject!r} failed: {type(exc).__name__}") from exc
         if got is None:
@@ -240,7 +240,7 @@ class _GroupReader:
                 await redis.xgroup_delconsumer(self.key, self.group, self.consumer)
 
     async def pull(self, limit: int, timeout: float) -> list[Delivery]:
-        redis = self.broker.client
+        redis: Any = self.broker.client
         await self.flush_acks()
         out = await self._retry_nacked(limit)
         now = time.monotonic()
@@ -268,11 +268,12 @@ class _GroupReader:
             return []
         attempts = {i: self._nacked.pop(i)[1] for i in due}
         # XCLAIM counts the delivery, as a redelivery on NATS would.
-        entries = await self.broker.client.xclaim(self.key, self.group, self.consumer, 0, due)
+        redis: Any = self.broker.client
+        entries = await redis.xclaim(self.key, self.group, self.consumer, 0, due)
         return [self._delivery(e, attempts[e[0]] + 1) for e in entries if e[1]]
 
     async def _claim_idle(self, limit: int) -> list[Delivery]:
-        redis = self.broker.client
+        redis: Any = self.broker.client
         result = await redis.xautoclaim(
             self.key, self.group, self.consumer, self.min_idle_ms, "0-0", count=limit
         )

@@ -42,6 +42,7 @@ from pywatt.core.errors import BrokerError, BrokerTimeoutError
 __all__ = ["BrokerConformance", "eventually"]
 
 OpenBroker = Callable[..., Awaitable[Broker]]
+_KIT_CONSUMER = "pywatt.comm.brokers._kit_consumer"
 
 
 async def eventually(check: Callable[[], bool], timeout: float, what: str) -> None:
@@ -120,9 +121,7 @@ class BrokerConformance:
             got.append((d.data, dict(d.headers), d.attempt))
 
         await broker.subscribe(subject, handle, SubscribeOptions(group="kit"))
-        acks = [
-            await broker.publish(subject, f"m{i}".encode(), {"n": str(i)}) for i in range(5)
-        ]
+        acks = [await broker.publish(subject, f"m{i}".encode(), {"n": str(i)}) for i in range(5)]
         assert all(a.stream and a.sequence for a in acks)
         assert len({a.sequence for a in acks}) == 5
         await eventually(lambda: len(got) == 5, 10, "5 deliveries")
@@ -294,8 +293,15 @@ class BrokerConformance:
     ) -> set[str]:
         # Popen rather than asyncio's subprocesses: its exit status is reliable under any loop.
         proc = subprocess.Popen(
-            [sys.executable, "-m", "pywatt.comm.brokers._kit_consumer"]
-            + [broker_url, subject, "crash", str(ack_wait)],
+            [
+                sys.executable,
+                "-m",
+                "pywatt.comm.brokers._kit_consumer",
+                broker_url,
+                subject,
+                "crash",
+                str(ack_wait),
+            ],
             stdout=subprocess.PIPE,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
@@ -330,7 +336,8 @@ class BrokerConformance:
         rpc = f"{subject}.rpc"
 
         async def upper(data: bytes, headers: Any) -> bytes:
-            return data.upper() + headers.get("suffix", "").encode()
+            suffix: str = headers.get("suffix", "")
+            return data.upper() + suffix.encode()
 
         await server.reply(rpc, upper, group="svc")
         await asyncio.sleep(0.2)
