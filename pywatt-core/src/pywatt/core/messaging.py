@@ -209,7 +209,14 @@ async def connect_module_broker(
             )
         return None
     register_secret(url)  # a broker URL may carry a password
-    broker = broker_for_url(url, plugins)
+    try:
+        broker = broker_for_url(url, plugins)
+    except ConfigError as exc:
+        if required_by:
+            raise
+        # Handed a URL (say by `pywatt run --broker`) it has no use for: not worth failing.
+        logger.warning("no broker for this module: %s", exc)
+        return None
     await broker.connect()
     logger.info("broker connected", extra={"broker": broker.name})
     return ModuleBroker(broker, plugins)

@@ -146,7 +146,7 @@ class BrokerConformance:
         assert sorted(seen["a"]) == sorted(seen["b"])
 
     async def test_queue_group_shares_each_message_once(
-        self, open_broker: OpenBroker, subject: str, record_property: Any
+        self, open_broker: OpenBroker, subject: str, request: pytest.FixtureRequest
     ) -> None:
         total = self.group_messages
         counts: collections.Counter[bytes] = collections.Counter()
@@ -169,7 +169,7 @@ class BrokerConformance:
         await asyncio.sleep(0.5)  # a duplicate would arrive now
         assert sum(counts.values()) == total, [m for m, n in counts.items() if n > 1][:5]
         assert all(n > 0 for n in per_replica), per_replica
-        record_property("queue_group_spread", per_replica)
+        request.node.user_properties.append(("queue_group_spread", per_replica))
         sys.stderr.write(f"\nqueue-group spread over 3 replicas: {per_replica}\n")
 
     # -- failures -------------------------------------------------------------------------
