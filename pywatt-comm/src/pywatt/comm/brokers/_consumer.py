@@ -59,8 +59,9 @@ class PullConsumer:
         self._loop: asyncio.Task[None] | None = None
         self._drained = False
 
-    def start(self) -> None:
+    def start(self) -> PullConsumer:
         self._loop = asyncio.create_task(self._run(), name=f"pywatt-consume-{self.subject}")
+        return self
 
     async def _run(self) -> None:
         failures = 0

@@ -129,8 +129,7 @@ class MemoryBroker:
                 stream.groups.pop(group_name, None)
 
         sub = PullConsumer(subject, handler, options, pull=pull, publish=self.publish, close=close)
-        sub.start()
-        self._subs.append(sub)
+        self._subs.append(sub.start())
         return sub
 
     def _delivery(self, subject: str, stream: _Stream, group: _Group, index: int) -> Delivery:

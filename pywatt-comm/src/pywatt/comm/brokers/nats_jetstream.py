@@ -170,8 +170,7 @@ class NatsBroker:
                     await self._jetstream.delete_consumer(stream, durable)
 
         sub = PullConsumer(subject, handler, options, pull=pull, publish=self.publish, close=close)
-        sub.start()
-        self._subs.append(sub)
+        self._subs.append(sub.start())
         return sub
 
     async def request(

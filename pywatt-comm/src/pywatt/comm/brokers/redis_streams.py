@@ -140,8 +140,7 @@ class RedisStreamsBroker:
         sub = PullConsumer(
             subject, handler, options, pull=reader.pull, publish=self.publish, close=close
         )
-        sub.start()
-        self._subs.append(sub)
+        self._subs.append(sub.start())
         return sub
 
     async def request(

@@ -103,12 +103,8 @@ class BrokerConformance:
         yield name
         broker = broker_for_url(broker_url)
         await broker.connect()
-        delete = getattr(broker, "delete", None)
-        if delete is not None:
-            for created in (name, f"{name}.dead"):
-                result = delete(created)
-                if inspect.isawaitable(result):
-                    await result
+        for created in (name, f"{name}.dead"):
+            await _delete(broker, created)
         await broker.aclose()
 
     # -- publish / subscribe --------------------------------------------------------------
