@@ -256,7 +256,9 @@ class PyWattModule(Generic[T]):
             code = 1 if reason == "error" else 0
             if hard_exit:
                 grace = self.options.eof_grace
-                if reason != "eof" and ctx.in_flight:
+                # Broker handlers in flight are not counted in in_flight: give them the drain.
+                busy = ctx.in_flight or "broker" in ctx.state.extensions
+                if reason != "eof" and busy:
                     grace += self.options.drain_timeout
                 arm_exit_deadline(grace + 0.25, code=code)
             await self._stop(ctx, reason, plugins)
