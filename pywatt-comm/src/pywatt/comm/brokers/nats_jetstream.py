@@ -81,7 +81,10 @@ class NatsBroker:
         return self._nc
 
     async def connect(self) -> None:
-        import nats
+        try:
+            import nats
+        except ImportError as exc:
+            raise BrokerError("nats:// needs nats-py: pip install 'pywatt-comm[nats]'") from exc
 
         try:
             self._nc = await nats.connect(

@@ -75,7 +75,10 @@ class RedisStreamsBroker:
         return f"{self.prefix}:{subject}"
 
     async def connect(self) -> None:
-        from redis.asyncio import BlockingConnectionPool, Redis
+        try:
+            from redis.asyncio import BlockingConnectionPool, Redis
+        except ImportError as exc:
+            raise BrokerError("redis:// needs redis: pip install 'pywatt-comm[redis]'") from exc
         from redis.asyncio.retry import Retry
         from redis.backoff import ExponentialBackoff
         from redis.exceptions import ConnectionError as RedisConnectionError
