@@ -22,12 +22,18 @@ TEST_EXTRAS = {
     "comm": "[nats,redis]",
     "data": "[postgres,mysql,redis,memcached]",
     "server": "[starlette,flask]",
+    "models": "[postgres,mysql,yaml]",
+    "auth": "[starlette,flask]",
 }
+# First-party distributions a distribution depends on, installed from their folders.
+TEST_LOCAL_DEPS: dict[str, list[str]] = {"models": ["./pywatt-data"]}
 TEST_EXTRA_DEPS: dict[str, list[str]] = {
     # msgpack only reads the reference renderings among the protocol vectors; httpx is the
     # orchestrator's optional socket client, whose path is tested next to its fallback.
     "core": ["msgpack>=1.0.7", "httpx>=0.27"],
     "server": ["httpx>=0.27", "fastapi>=0.110"],
+    # Real module processes serve the protected apps: pywatt-server is a test-only dependency.
+    "auth": ["./pywatt-server[starlette,flask]", "httpx>=0.27", "fastapi>=0.110"],
 }
 ALL_INSTALL = [
     "./pywatt-core",
@@ -35,7 +41,7 @@ ALL_INSTALL = [
     "./pywatt-data[postgres,mysql,redis,memcached]",
     "./pywatt-auth",
     "./pywatt-server[starlette,flask]",
-    "./pywatt-models",
+    "./pywatt-models[yaml]",
     "./pywatt-cli",
 ]
 
@@ -59,6 +65,7 @@ def _pytest(session: nox.Session, name: str, *args: str) -> None:
 def tests(session: nox.Session, dist: str) -> None:
     """Run one distribution's tests in a venv holding only it and its declared dependencies."""
     deps = ["./pywatt-core"] if dist != "core" else []
+    deps += TEST_LOCAL_DEPS.get(dist, [])
     session.install(*deps, f"./pywatt-{dist}{TEST_EXTRAS.get(dist, '')}")
     session.install(*TEST_DEPS, *TEST_EXTRA_DEPS.get(dist, []))
     _pytest(session, dist, f"pywatt-{dist}/tests")
@@ -66,10 +73,14 @@ def tests(session: nox.Session, dist: str) -> None:
 
 @nox.session
 def integration(session: nox.Session) -> None:
-    """Run tests-integration/ with every distribution and the dummy third-party plugins."""
+    """Run tests-integration/ with every distribution and the third-party test plugins."""
     session.install(*ALL_INSTALL, *TEST_DEPS, "httpx>=0.27", "fastapi>=0.110")
     plugins = ROOT / "tests-integration" / "plugins"
-    session.install(str(plugins / "pywatt-dummy"), str(plugins / "pywatt-broken"))
+    session.install(
+        str(plugins / "pywatt-dummy"),
+        str(plugins / "pywatt-broken"),
+        str(plugins / "pywatt-apikey"),
+    )
     # The examples' own tests run here too: they need every distribution, like a user's.
     _pytest(session, "integration", "tests-integration", "examples")
 
@@ -85,8 +96,9 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """Type-check every distribution's src with mypy --strict."""
-    # pytest and httpx: imported by pywatt-core's test helpers and its optional socket client.
-    session.install(*ALL_INSTALL, "mypy>=1.10", "pytest>=8", "httpx>=0.27")
+    # pytest and httpx: imported by pywatt-core's test helpers and its optional socket client;
+    # fastapi: pywatt-auth's FastAPI dependency.
+    session.install(*ALL_INSTALL, "mypy>=1.10", "pytest>=8", "httpx>=0.27", "fastapi>=0.110")
     srcs = [f"pywatt-{d}/src" for d in DISTS]
     session.run("mypy", *srcs, env={"MYPYPATH": os.pathsep.join(srcs)})
 

@@ -27,13 +27,21 @@ def plugins_json(**env: str) -> dict[str, dict]:
     return {p["name"]: p for p in json.loads(result.stdout)["plugins"]}
 
 
-def test_broken_plugin_error_names_it_its_distribution_and_cause():
-    result = run_pywatt("plugins")
+def test_broken_plugin_is_listed_with_its_cause_and_fix_beside_the_others():
+    result = run_pywatt("plugins", "--json")
     assert result.returncode == 1
-    err = result.stderr
-    assert "'broken'" in err
-    assert "pywatt-broken 0.0.1" in err
-    assert "RuntimeError: pywatt-broken refuses to import" in err
+    plugins = {p["name"]: p for p in json.loads(result.stdout)["plugins"]}
+    broken = plugins["broken"]
+    assert "'broken'" in broken["error"]
+    assert "pywatt-broken 0.0.1" in broken["error"]
+    assert "RuntimeError: pywatt-broken refuses to import" in broken["error"]
+    assert broken["fix"] == "PYWATT_DISABLED_PLUGINS=broken"
+    # Every healthy plugin is still listed with what it registered.
+    assert {"core", "cli", "dummy"} <= plugins.keys()
+    assert "error" not in plugins["dummy"]
+    text = run_pywatt("plugins")
+    assert text.returncode == 1
+    assert "fix: PYWATT_DISABLED_PLUGINS=broken" in text.stdout
 
 
 def test_disabled_plugins_skips_the_broken_one():
@@ -77,9 +85,55 @@ def test_trace_flag_logs_hook_calls():
     assert "registered encoder 'rot13'" in result.stderr
 
 
-def test_broken_plugin_is_reported_when_a_plugin_command_is_run():
+def test_a_broken_plugin_costs_only_its_own_components():
+    # Healthy plugins' commands run and --help names the broken plugin and its fix.
     result = run_pywatt("run", "--help")
-    assert result.returncode == 1
-    assert "pywatt-broken 0.0.1" in result.stderr
-    assert "PYWATT_DISABLED_PLUGINS" in result.stderr
-    assert "No such command" not in result.stderr
+    assert result.returncode == 0, result.stderr
+    assert "Usage:" in result.stdout
+    helped = run_pywatt("--help")
+    assert helped.returncode == 0
+    assert "broken: pywatt plugin 'broken' from distribution pywatt-broken 0.0.1" in helped.stdout
+    assert "PYWATT_DISABLED_PLUGINS=broken" in helped.stdout
+    assert run_pywatt("dummy-hello", "ada").returncode == 0
+    # And a component of a healthy plugin works in a program.
+    code = "from pywatt.data import open_cache; print(type(open_cache('memory://')).__name__)"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYWATT_")}
+    used = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert used.returncode == 0, used.stderr
+    assert used.stdout.strip().endswith("Cache")
+
+
+def test_plugins_shows_what_pywatt_models_registers():
+    models = plugins_json(PYWATT_DISABLED_PLUGINS="broken")["models"]
+    assert models["registered"] == {
+        "command": ["models"],
+        "model dialect": ["sqlite", "postgresql", "mysql"],
+    }
+    text = run_pywatt("plugins", PYWATT_DISABLED_PLUGINS="broken").stdout
+    assert "models (pywatt-models 0.1.0)\n    command: models\n" in text
+    assert "    model dialect: sqlite, postgresql, mysql\n" in text
+
+
+def test_pywatt_models_sql_runs_from_the_pywatt_command(tmp_path: Path):
+    schema = tmp_path / "schema.yaml"
+    schema.write_text(
+        "models:\n"
+        "  - name: pets\n"
+        "    columns:\n"
+        "      - {name: id, type: integer, primary_key: true, autoincrement: true}\n"
+        "      - {name: kind, type: enum, enum_values: [cat, dog], default: cat}\n"
+        "    engine: InnoDB\n"
+    )
+    result = run_pywatt(
+        "models", "sql", str(schema), "--dialect", "mariadb", PYWATT_DISABLED_PLUGINS="broken"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (
+        "CREATE TABLE pets (\n"
+        "\tid INTEGER NOT NULL AUTO_INCREMENT, \n"
+        "\tkind ENUM('cat','dog') DEFAULT 'cat', \n"
+        "\tCONSTRAINT pk_pets PRIMARY KEY (id)\n"
+        ")ENGINE=InnoDB;\n"
+    )

@@ -55,15 +55,51 @@ def test_registered_command_is_reachable(monkeypatch):
     assert "hello" in CliRunner().invoke(cli, ["--help"]).output
 
 
-def test_plugin_error_is_reported_not_raised(monkeypatch):
-    monkeypatch.setenv("PYWATT_LOAD_PLUGINS", "core")
+def _with_broken_plugin(monkeypatch):
+    """Discovery finds a plugin whose import fails, next to a healthy one with a command."""
+    import importlib.metadata as md
+
     import pywatt.core.plugins as plugins_mod
-    from pywatt.core.errors import PluginLoadError
+    from pywatt.core import hookimpl
 
-    def broken(**kw):
-        raise PluginLoadError("bad", "pywatt-bad", "9.9", ImportError("nope"))
+    @click.command()
+    def hello() -> None:
+        click.echo("hi from the healthy plugin")
 
-    monkeypatch.setattr(plugins_mod, "build_plugins", broken)
+    class Healthy:
+        @hookimpl
+        def pywatt_register_commands(self, register):
+            register("hello", hello)
+
+    broken = md.EntryPoint("acme", "pywatt_no_such_module_for_cli_tests", "pywatt")
+    real_build = plugins_mod.build_plugins
+    monkeypatch.setattr(
+        plugins_mod,
+        "build_plugins",
+        lambda **kw: real_build(entry_points=[broken], extra=[("healthy", Healthy())], env={}),
+    )
+
+
+def test_broken_plugin_is_listed_with_its_fix_and_the_rest_works(monkeypatch):
+    _with_broken_plugin(monkeypatch)
     result = CliRunner().invoke(cli, ["plugins", "--json"])
     assert result.exit_code == 1
-    assert "pywatt-bad 9.9" in json.loads(result.output)["error"]
+    infos = {p["name"]: p for p in json.loads(result.output)["plugins"]}
+    assert "ModuleNotFoundError" in infos["acme"]["error"]
+    assert infos["acme"]["fix"] == "PYWATT_DISABLED_PLUGINS=acme"
+    assert infos["healthy"]["registered"] == {"command": ["hello"]}
+    text = CliRunner().invoke(cli, ["plugins"])
+    assert text.exit_code == 1
+    assert "acme (pywatt_no_such_module_for_cli_tests)\n    BROKEN: " in text.output
+    assert "fix: PYWATT_DISABLED_PLUGINS=acme" in text.output
+    # The healthy plugin's command runs; --help names the broken plugin and its fix.
+    ran = CliRunner().invoke(cli, ["hello"])
+    assert (ran.exit_code, ran.output) == (0, "hi from the healthy plugin\n")
+    helped = CliRunner().invoke(cli, ["--help"])
+    assert helped.exit_code == 0
+    assert "hello" in helped.output
+    assert "acme:" in helped.output
+    assert "PYWATT_DISABLED_PLUGINS=acme" in helped.output
+    missing = CliRunner().invoke(cli, ["nope"])
+    assert missing.exit_code == 2
+    assert "PYWATT_DISABLED_PLUGINS=acme" in missing.output

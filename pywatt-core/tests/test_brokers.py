@@ -53,8 +53,12 @@ def test_unknown_scheme_lists_installed_schemes(monkeypatch):
 
 @pytest.mark.parametrize("component", [object(), type("NoSchemes", (), {})])
 def test_a_component_that_is_not_a_broker_factory_fails_at_registration(monkeypatch, component):
-    with pytest.raises(PluginError, match="plugin 'plug' registered broker 'fake', which"):
-        _plugins(monkeypatch, component)
+    plugins = _plugins(monkeypatch, component)
+    [broken] = plugins.broken
+    assert broken.name == "plug"
+    assert isinstance(broken.error, PluginError)
+    assert "plugin 'plug' registered broker 'fake', which" in str(broken.error)
+    assert "fake" not in plugins.brokers
 
 
 @pytest.mark.parametrize(

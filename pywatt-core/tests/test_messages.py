@@ -234,6 +234,31 @@ def test_repeated_struct_field_is_rejected_like_serde(decode, line):
         decode(line)
 
 
+@pytest.mark.parametrize(
+    ("decode", "line"),
+    [
+        # An escaped second "op" once turned a heartbeat into a shutdown.
+        (m.decode_o2m, r'{"op":"heartbeat","\u006fp":"shutdown"}'),
+        (m.decode_o2m, r'{"\u006fp":"heartbeat","op":"shutdown"}'),
+        (m.decode_o2m, r'{"op":"secret","name":"A","value":"x","n\u0061me":"B"}'),
+        (
+            m.decode_o2m,
+            r'{"op":"http_request","request_id":"a","method":"GET","uri":"/",'
+            r'"headers":{},"request\u005fid":"b"}',
+        ),
+        (m.decode_m2o, r'{"op":"get_secret","name":"A","\u006e\u0061\u006d\u0065":"B"}'),
+        (
+            m.decode_module_line,
+            r'{"op":"http_response","request_id":"a","status_code":200,"headers":{},'
+            r'"status\u005fcode":500}',
+        ),
+    ],
+)
+def test_repeated_field_spelled_with_escapes_is_rejected(decode, line):
+    with pytest.raises(MessageValidationError, match="duplicate field `"):
+        decode(line)
+
+
 def test_repeated_map_key_or_unknown_key_is_accepted_like_serde():
     msg = m.decode_o2m(
         '{"op":"http_request","request_id":"r","method":"GET","uri":"/",'
@@ -242,3 +267,28 @@ def test_repeated_map_key_or_unknown_key_is_accepted_like_serde():
     assert msg.headers == {"a": "2"}
     # A field name that appears twice only inside a value is no duplicate.
     assert m.decode_o2m('{"op":"secret","name":"name","value":"\\"name\\""}').value == '"name"'
+
+
+def test_escapes_elsewhere_are_no_duplicates():
+    msg = m.decode_o2m(r'{"op":"secret","name":"\u006fp","value":"a\"op\":b"}')
+    assert (msg.name, msg.value) == ("op", 'a"op":b')
+    # A field name as a nested key (an unknown object) is not the message's own field.
+    assert m.decode_o2m(r'{"op":"heartbeat","x":{"\u006fp":1,"op":2}}').op == "heartbeat"
+
+
+def test_message_ids_are_unique_uuid4_strings_even_across_a_fork():
+    import os
+
+    ids = {m.new_message_id() for _ in range(1000)}
+    assert len(ids) == 1000
+    assert all(uuid.UUID(i).version == 4 and str(uuid.UUID(i)) == i for i in ids)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its ids must not repeat the parent's
+        os.write(write, m.new_message_id().encode())
+        os._exit(0)
+    os.close(write)
+    child = os.read(read, 100).decode()
+    os.waitpid(pid, 0)
+    assert child not in ids
+    assert child[:24] != next(iter(ids))[:24]

@@ -21,7 +21,6 @@ from pywatt.core.orchestrator import (
     ServiceBackends,
     parse_stderr_line,
 )
-from pywatt.core.orchestrator._databases import to_named
 from pywatt.core.orchestrator._http import parse_response
 from pywatt.core.orchestrator.handle import ModuleHandle
 
@@ -345,22 +344,15 @@ async def test_cache_ttl_expires():
     await services.aclose()
 
 
-async def test_jwt_service_is_refused_with_a_reason():
+async def test_jwt_service_without_pywatt_auth_is_refused_with_a_reason(monkeypatch):
     from pywatt.core.messages import ServiceRequest
 
+    monkeypatch.setitem(sys.modules, "pywatt.auth", None)  # as if pywatt-auth were absent
     ok, conn, error = await ServiceBackends().handle_request(
         ServiceRequest(id="r", service_type="Jwt")
     )
     assert (ok, conn) == (False, None)
-    assert error == "the dev orchestrator offers no Jwt service"
-
-
-def test_placeholders_to_named():
-    sql, params = to_named("SELECT ? , '?' FROM t WHERE a = ?", [1, 2])
-    assert sql == "SELECT :p1 , '?' FROM t WHERE a = :p2"
-    assert params == {"p1": 1, "p2": 2}
-    with pytest.raises(ValueError, match="placeholders"):
-        to_named("SELECT ?", [])
+    assert error == "the dev orchestrator's Jwt service needs pywatt-auth"
 
 
 def test_plain_http_response_parsing():

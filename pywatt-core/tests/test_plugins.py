@@ -44,12 +44,16 @@ def test_components_register_under_their_plugin(monkeypatch):
 
 
 def test_duplicate_name_names_both_plugins(monkeypatch):
-    a = _encoder_plugin(monkeypatch, "fakeplug_acme", "tcp")
-    b = _encoder_plugin(monkeypatch, "fakeplug_comm", "tcp")
+    a = _encoder_plugin(monkeypatch, "fakeplug_acme", "tcp", "acme-only")
+    b = _encoder_plugin(monkeypatch, "fakeplug_comm", "tcp", "comm-only")
+    plugins = build_plugins(entry_points=[b, a], env={})
+    # The name is ambiguous, so using it fails; everything else keeps working.
     with pytest.raises(
         DuplicateComponentError, match="encoder 'tcp' registered by both 'acme' and 'comm'"
     ):
-        build_plugins(entry_points=[b, a], env={})
+        plugins.encoders.get("tcp")
+    assert plugins.encoders.get("acme-only") is not None
+    assert [b.name for b in plugins.broken] == ["comm"]
 
 
 def test_unknown_name_lists_installed(monkeypatch):
@@ -78,31 +82,49 @@ def test_disabled_and_allow_lists(monkeypatch):
     assert allowed.encoders.names() == ["enc-three"]
 
 
-def test_broken_plugin_error_names_plugin_and_cause():
+def test_broken_plugin_error_names_plugin_and_cause(monkeypatch):
     ep = md.EntryPoint("broken", "pywatt_no_such_module_for_tests", "pywatt")
-    with pytest.raises(PluginLoadError) as info:
-        build_plugins(entry_points=[ep], env={})
-    msg = str(info.value)
+    healthy = _encoder_plugin(monkeypatch, "fakeplug_fine", "fine-enc")
+    plugins = build_plugins(entry_points=[ep, healthy], env={})
+    [broken] = plugins.broken
+    assert isinstance(broken.error, PluginLoadError)
+    msg = str(broken.error)
     assert "'broken'" in msg
     assert "ModuleNotFoundError" in msg
     assert "pywatt_no_such_module_for_tests" in msg
+    assert broken.fix == "skip it with PYWATT_DISABLED_PLUGINS=broken"
+    # The healthy plugin is unaffected; the listing shows both, the broken one with its error.
+    assert plugins.encoders.get("fine-enc") is not None
+    infos = {info.name: info for info in plugins.plugins()}
+    assert infos["broken"].error == msg
+    assert infos["broken"].fix == "PYWATT_DISABLED_PLUGINS=broken"
+    assert infos["fine"].error is None
+    # A name nobody provides mentions the broken plugin, which might have.
+    with pytest.raises(UnknownComponentError, match="plugin 'broken' failed to load"):
+        plugins.encoders.get("missing")
     # The block list skips it before import.
     assert (
         build_plugins(entry_points=[ep], env={"PYWATT_DISABLED_PLUGINS": "broken"}).plugins() == []
     )
 
 
-def test_misspelled_hook_is_rejected(monkeypatch):
+def test_misspelled_hook_is_contained_with_a_suggestion(monkeypatch):
     @hookimpl
     def pywatt_register_chanels(register):  # the typo is the point
         register("x", object())
 
     ep = _fake_plugin(monkeypatch, "fakeplug_typo", pywatt_register_chanels=pywatt_register_chanels)
-    with pytest.raises(PluginError, match="typo"):
-        build_plugins(entry_points=[ep], env={})
+    plugins = build_plugins(entry_points=[ep], env={})
+    [broken] = plugins.broken
+    assert "'typo' implements an unknown hook 'pywatt_register_chanels'" in str(broken.error)
+    assert "did you mean 'pywatt_register_channels'?" in str(broken.error)
 
 
-def test_failing_register_hook_is_attributed(monkeypatch):
+def test_failing_register_hook_is_attributed_and_contained(monkeypatch):
+    @hookimpl
+    def pywatt_register_encoders(register):
+        register("half-done", object())
+
     @hookimpl
     def pywatt_register_cache_backends(register):
         raise RuntimeError("boom")
@@ -110,12 +132,17 @@ def test_failing_register_hook_is_attributed(monkeypatch):
     ep = _fake_plugin(
         monkeypatch,
         "fakeplug_faulty",
+        pywatt_register_encoders=pywatt_register_encoders,
         pywatt_register_cache_backends=pywatt_register_cache_backends,
     )
-    with pytest.raises(
-        PluginError, match=r"'faulty' failed in pywatt_register_cache_backends: RuntimeError: boom"
-    ):
-        build_plugins(entry_points=[ep], env={})
+    other = _encoder_plugin(monkeypatch, "fakeplug_other", "other-enc")
+    plugins = build_plugins(entry_points=[ep, other], env={})
+    assert [b.name for b in plugins.broken] == ["faulty"]
+    expected = r"'faulty' failed in pywatt_register_cache_backends: RuntimeError: boom"
+    # What the broken plugin registered before failing is withdrawn and says why.
+    with pytest.raises(PluginError, match=expected):
+        plugins.encoders.get("half-done")
+    assert plugins.encoders.get("other-enc") is not None
 
 
 def test_lifecycle_hooks_reach_plugins(monkeypatch):

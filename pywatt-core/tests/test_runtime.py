@@ -567,3 +567,17 @@ async def test_a_dying_http_server_stops_the_module_with_status_1(caplog):
         assert await orch.wait_exit() == 1
     assert "HTTP server failed" in caplog.text
     assert "listener died" in caplog.text
+
+
+async def test_a_module_starts_when_an_unrelated_plugin_is_broken():
+    # The documented choice: a broken plugin is logged and taken out of service; a module that
+    # needs none of its components starts and serves as usual.
+    import importlib.metadata as md
+
+    broken = md.EntryPoint("broken", "pywatt_no_such_module_for_tests", "pywatt")
+    plugins = build_plugins(entry_points=[broken], env={})
+    assert [b.name for b in plugins.broken] == ["broken"]
+    async with ScriptedOrchestrator(no_app_module(), plugins=plugins) as orch:
+        assert await orch.receive_line() == ANNOUNCE_NO_APP
+        await orch.send({"op": "shutdown"})
+        assert await orch.wait_exit(timeout=2.5) == 0

@@ -4,11 +4,13 @@ from __future__ import annotations
 import importlib.metadata as md
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from pywatt.core.orchestrator.services import ServiceBackends
 from pywatt.core.plugins import Plugins, build_plugins
 from pywatt.core.testing import require_server
 from pywatt.data import Cache, Database, open_cache, open_database
@@ -26,6 +28,8 @@ class DbFlavor:
     text: str
     blob: str
     table_options: str = ""
+    #: For ``proxy``: the database the dev orchestrator serves (None: its own SQLite file).
+    served_url: str | None = None
 
     def bytes_of(self, value: object) -> bytes:
         """A blob as read back; the proxy's wire has no bytes type, so blobs travel as base64."""
@@ -61,20 +65,57 @@ def _flavor(name: str, tmp_path: Path) -> DbFlavor:
     if name == "proxy":
         # The dev orchestrator's own database (SQLite), reached through service operations.
         return DbFlavor("proxy", "proxy://sqlite/suite", "TEXT", "BLOB")
+    if name.startswith("proxy-"):
+        # The same real server as the direct flavor, served by the dev orchestrator.
+        server = _flavor(name.removeprefix("proxy-"), tmp_path)
+        # The wire has no bytes type: blobs travel as base64 text, so they are stored as text.
+        return DbFlavor(
+            "proxy",
+            f"proxy://{server.name}/test",
+            server.text,
+            "TEXT",
+            server.table_options,
+            served_url=server.url,
+        )
     return DbFlavor("sqlite", f"sqlite:///{tmp_path / 'suite.db'}", "TEXT", "BLOB")
 
 
-@pytest.fixture(params=["sqlite", "postgres", "mysql", "proxy"])
-async def db_flavor(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[DbFlavor]:
-    flavor = _flavor(request.param, tmp_path)
+DB_FLAVORS = ["sqlite", "postgres", "mysql", "proxy", "proxy-postgres", "proxy-mysql"]
+
+
+@asynccontextmanager
+async def serving(flavor: DbFlavor) -> AsyncIterator[ServiceBackends | None]:
+    """For a proxy flavor, a loopback dev orchestrator answering its service operations."""
     if flavor.name != "proxy":
-        yield flavor
+        yield None
         return
-    # A loopback orchestrator answers the proxy's service operations for the whole test.
     from pywatt.core.testing.loopback import service_loopback
 
-    async with service_loopback():
+    backends = ServiceBackends(database_url=flavor.served_url)
+    try:
+        async with service_loopback(backends):
+            yield backends
+    finally:
+        await backends.aclose()
+
+
+@pytest.fixture(params=DB_FLAVORS)
+async def db_flavor(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[DbFlavor]:
+    flavor = _flavor(request.param, tmp_path)
+    async with serving(flavor):
         yield flavor
+
+
+@pytest.fixture
+def flavor_named(tmp_path: Path) -> Callable[[str], DbFlavor]:
+    """A flavor by name (skips, or fails under CI, when its server is missing)."""
+    return lambda name: _flavor(name, tmp_path)
+
+
+@pytest.fixture
+def serve_flavor() -> Callable[[DbFlavor], AbstractAsyncContextManager[ServiceBackends | None]]:
+    """``async with serve_flavor(flavor):`` runs a proxy flavor's dev orchestrator."""
+    return serving
 
 
 @pytest.fixture

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator
 
+import anyio
 import pytest
+import redis.exceptions
 
-from pywatt.core.errors import CacheValueError, ConfigError
+from pywatt.core.errors import CacheBackendError, CacheValueError, ConfigError
 from pywatt.core.testing import require_server
 from pywatt.data import RedisCacheConfig
+from pywatt.data.errors import CacheOutcomeUnknownError
 
 pytestmark = pytest.mark.anyio
 
@@ -94,3 +98,86 @@ def test_url_options():
     assert config.client_name == "me"
     with pytest.raises(ConfigError, match="retries"):
         RedisCacheConfig(retries=-1)
+
+
+async def _kill_named_until(raw, name: str, done: anyio.Event) -> int:
+    """Kill this test's own connections (found by client name) again and again."""
+    kills = 0
+    while not done.is_set():
+        for client_id in await _ids_named(raw, name):
+            try:
+                await raw.client_kill_filter(_id=client_id)
+                kills += 1
+            except redis.exceptions.ResponseError:
+                pass  # it closed first
+        await anyio.sleep(0.0005)
+    return kills
+
+
+async def _increments_under_kills(raw, cache, name: str, total: int, tasks: int) -> None:
+    """Issue 9 item 7: retried INCRBYs counted 1,003-1,007 for 1,000 acknowledged."""
+    outcome: Counter[str] = Counter()
+    kills: list[int] = []
+
+    async def increment(count: int) -> None:
+        for _ in range(count):
+            try:
+                await cache.increment("n")
+                outcome["acknowledged"] += 1
+            except CacheOutcomeUnknownError:
+                outcome["unknown"] += 1
+            except CacheBackendError as exc:
+                outcome[f"{type(exc).__name__}: {exc}"] += 1
+
+    async def killer(done: anyio.Event) -> None:
+        kills.append(await _kill_named_until(raw, name, done))
+
+    done = anyio.Event()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(killer, done)
+        async with anyio.create_task_group() as incrementers:
+            for _ in range(tasks):
+                incrementers.start_soon(increment, total // tasks)
+        done.set()
+    stored = int(await raw.get(f"{name}:n"))
+    acked, unknown = outcome.pop("acknowledged", 0), outcome.pop("unknown", 0)
+    # Each acknowledged increment counted once; each unknown one at most once.
+    assert acked <= stored <= acked + unknown, (acked, unknown, stored, kills)
+    assert dict(outcome) == {}, "a lost increment must say its outcome is unknown"
+    assert kills[0] > 0
+    assert unknown > 0, f"{kills[0]} kills, yet no increment lost its connection"
+
+
+async def test_increments_under_connection_kills_count_once_or_say_unknown(raw):
+    name = f"pwtest-{uuid.uuid4().hex[:12]}"
+    config = RedisCacheConfig(url=URL, namespace=name, client_name=name, max_connections=8)
+    async with config.open() as cache:
+        try:
+            await _increments_under_kills(raw, cache, name, total=1000, tasks=8)
+            # Idempotent commands are still retried on a fresh connection.
+            await cache.set("k", b"v")
+            for client_id in await _ids_named(raw, name):
+                await raw.client_kill_filter(_id=client_id)
+            assert await cache.get("k") == b"v"
+        finally:
+            await cache.flush()
+
+
+async def test_proxy_increments_under_connection_kills_count_once_or_say_unknown(raw):
+    """The same through the dev orchestrator, whose cache is Redis (issue: 201 for 200)."""
+    from pywatt.core.orchestrator.services import ServiceBackends
+    from pywatt.core.testing.loopback import service_loopback
+    from pywatt.data.cache.proxy import ProxyCache
+
+    name = f"pwtest-{uuid.uuid4().hex[:12]}"
+    backends = ServiceBackends(cache_url=f"{URL}?client_name={name}&max_connections=8")
+    try:
+        async with service_loopback(backends) as client:
+            cache = ProxyCache(client=client, namespace=name)
+            try:
+                await _increments_under_kills(raw, cache, name, total=200, tasks=8)
+            finally:
+                await cache.flush()
+                await cache.close()
+    finally:
+        await backends.aclose()

@@ -8,6 +8,7 @@ import pytest
 from pywatt.data import (
     Database,
     DatabaseConnectionError,
+    DatabaseError,
     DatabaseIntegrityError,
     DatabaseParameterError,
     DatabaseQueryError,
@@ -248,3 +249,17 @@ async def test_bad_sql_raises_typed_errors(db: Database, make_table):
         await insert_duplicate()
     assert await db.fetch_all(f"SELECT id FROM {t}") == [{"id": 1}]
     assert await db.ping() is True
+
+
+async def test_a_name_inside_a_literal_never_receives_a_value(db: Database, make_table):
+    """aiomysql pasted the quoted value into '%:q%', closing the literal: every row matched."""
+    t = await make_table(PEOPLE)
+    for i, name in enumerate(["ada", "bob"]):
+        await db.execute(
+            f"INSERT INTO {t} (id, name, score) VALUES (:i, :n, 1)", {"i": i, "n": name}
+        )
+    for hostile in (" OR 1=1 -- ", f" OR 1=1; DROP TABLE {t}; -- "):
+        # Refused before or by the server, never bound inside the literal.
+        with pytest.raises(DatabaseError):
+            await db.fetch_all(f"SELECT id FROM {t} WHERE name LIKE '%:q%'", {"q": hostile})
+    assert await db.fetch_value(f"SELECT COUNT(*) FROM {t}") == 2

@@ -34,7 +34,7 @@ async def test_postgres_recovers_after_its_connection_is_killed(
         with caplog.at_level(logging.WARNING, logger="pywatt.data.database"):
             new_pid = await db.fetch_value("SELECT pg_backend_pid()")
         assert new_pid != pid
-        retried = [r for r in caplog.records if "retrying once" in r.getMessage()]
+        retried = [r for r in caplog.records if "retrying the read once" in r.getMessage()]
         # Without pre-ping the dead connection is found by the statement, which is retried
         # once; with it, the pool replaces the connection before the statement runs.
         assert len(retried) == (0 if pre_ping else 1)
@@ -74,7 +74,7 @@ async def test_mysql_recovers_after_its_connection_is_killed(mysql_flavor, db_pl
         await killer.execute(f"KILL {int(conn_id)}")
         with caplog.at_level(logging.WARNING, logger="pywatt.data.database"):
             assert await db.fetch_value("SELECT CONNECTION_ID()") != conn_id
-        assert any("retrying once" in r.getMessage() for r in caplog.records)
+        assert any("retrying the read once" in r.getMessage() for r in caplog.records)
 
 
 async def test_unreachable_server_is_a_connection_error_without_the_password(db_plugins):

@@ -136,3 +136,54 @@ def test_a_plain_asgi_app_has_no_discoverable_routes():
         return None
 
     assert StarletteAdapter().wrap(app).endpoints() == []
+
+
+def _enforcing(func, scheme="jwt"):
+    from pywatt.server.discovery import ENFORCED_ATTRIBUTE
+
+    setattr(func, AUTH_ATTRIBUTE, scheme)
+    setattr(func, ENFORCED_ATTRIBUTE, True)
+    return func
+
+
+def test_an_announce_claiming_unenforced_auth_is_refused():
+    import pytest
+
+    from pywatt.core.errors import ConfigError
+    from pywatt.core.messages import EndpointInfo
+
+    app = Starlette(
+        routes=[
+            Route("/claimed", secret),
+            Route("/enforced", _enforcing(lambda request: PlainTextResponse("e"))),
+        ]
+    )
+    runner = StarletteAdapter().wrap(app)
+    announced = runner.endpoints()
+    assert {e.path: e.auth for e in announced} == {"/claimed": "jwt", "/enforced": "jwt"}
+    with pytest.raises(ConfigError, match=r"nothing protects: /claimed \(auth 'jwt'\)"):
+        runner.check_announced(announced)
+    runner.check_announced([e for e in announced if e.path == "/enforced"])
+    explicit = [EndpointInfo(path="/enforced", methods=["GET"], auth="apikey")]
+    with pytest.raises(ConfigError, match="/enforced"):
+        runner.check_announced(explicit)
+
+
+def test_guards_on_an_app_announce_and_enforce_their_paths():
+    from pywatt.server.discovery import AUTH_GUARDS_ATTRIBUTE, starlette_endpoints
+
+    app = Starlette(routes=[Route("/api/x", plain), Route("/open", plain)])
+    setattr(app, AUTH_GUARDS_ATTRIBUTE, [("jwt", lambda path: path.startswith("/api/"))])
+    for enforced_only in (False, True):
+        found = starlette_endpoints(app, enforced_only=enforced_only)
+        assert {e.path: e.auth for e in found} == {"/api/x": "jwt", "/open": None}
+
+
+def test_flask_enforced_only_ignores_claims():
+    from pywatt.server.discovery import flask_endpoints
+
+    app = Flask("t")
+    app.add_url_rule("/claimed", "claimed", requires_auth()(lambda: "c"))
+    app.add_url_rule("/enforced", "enforced", _enforcing(lambda: "e"))
+    found = {e.path: e.auth for e in flask_endpoints(app, enforced_only=True)}
+    assert found == {"/claimed": None, "/enforced": "jwt"}

@@ -15,30 +15,49 @@ __all__ = ["cli", "main"]
 
 
 class PluginCommandGroup(click.Group):
-    """A group whose extra commands come from the plugin registry, looked up only on demand."""
+    """A group whose extra commands come from the plugin registry, looked up only on demand.
+
+    A broken plugin costs only its own commands: the others still run, and ``--help`` says
+    which plugin failed and how to skip it.
+    """
 
     def _plugin_commands(self) -> dict[str, click.Command]:
         registry = get_plugins().commands
-        return {name: cmd for name, cmd in registry.items() if isinstance(cmd, click.Command)}
+        found: dict[str, click.Command] = {}
+        for name in registry.names():
+            try:
+                command = registry.get(name)
+            except PluginError:
+                continue  # withdrawn: its plugin broke
+            if isinstance(command, click.Command):
+                found[name] = command
+        return found
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        try:
-            extra = set(self._plugin_commands())
-        except PluginError:
-            extra = set()  # ``--help`` still works; running a plugin command reports the error
-        return sorted(set(super().list_commands(ctx)) | extra)
+        return sorted(set(super().list_commands(ctx)) | set(self._plugin_commands()))
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         builtin = super().get_command(ctx, cmd_name)
         if builtin is not None:
             return builtin
-        try:
-            return self._plugin_commands().get(cmd_name)
-        except PluginError as exc:
-            # Saying "no such command" would hide the real problem: a plugin failed to load.
-            raise click.ClickException(
-                f"{exc}\n(skip it with PYWATT_DISABLED_PLUGINS=<plugin name>)"
-            ) from exc
+        found = self._plugin_commands().get(cmd_name)
+        if found is None and get_plugins().broken:
+            # Saying only "no such command" would hide that a broken plugin may provide it.
+            raise click.UsageError(f"no command {cmd_name!r}.\n{_broken_summary()}", ctx=ctx)
+        return found
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_epilog(ctx, formatter)
+        if get_plugins().broken:
+            formatter.write_paragraph()
+            formatter.write_text(_broken_summary())
+
+
+def _broken_summary() -> str:
+    lines = ["Plugins that failed to load (their commands are missing):"]
+    for broken in get_plugins().broken:
+        lines.append(f"  {broken.name}: {broken.error} ({broken.fix})")
+    return "\n".join(lines)
 
 
 @click.group(cls=PluginCommandGroup)
@@ -50,6 +69,8 @@ def cli() -> None:
 def _format_plugin(info: PluginInfo) -> str:
     origin = f"{info.distribution} {info.version}" if info.distribution else info.module
     head = f"{info.name} ({origin})"
+    if info.error is not None:
+        return f"{head}\n    BROKEN: {info.error}\n    fix: {info.fix}"
     if not info.registered:
         return f"{head}\n    registers nothing"
     lines = [head]
@@ -61,21 +82,16 @@ def _format_plugin(info: PluginInfo) -> str:
 @cli.command("plugins")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 def plugins_command(as_json: bool) -> None:
-    """List loaded plugins, their distribution and what each registered."""
-    try:
-        infos = get_plugins().plugins()
-    except PluginError as exc:
-        if as_json:
-            click.echo(json.dumps({"error": str(exc)}))
-        else:
-            click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+    """List every plugin, its distribution and what it registered; exit 1 if any is broken."""
+    infos = get_plugins().plugins()
     if as_json:
         payload: dict[str, Any] = {"plugins": [info.as_dict() for info in infos]}
         click.echo(json.dumps(payload, indent=2, sort_keys=True))
-        return
-    for info in infos:
-        click.echo(_format_plugin(info))
+    else:
+        for info in infos:
+            click.echo(_format_plugin(info))
+    if any(info.error is not None for info in infos):
+        sys.exit(1)
 
 
 def main() -> None:

@@ -1,8 +1,15 @@
-"""Byte sources and sinks for the control channel: real file descriptors or memory."""
+"""Byte sources and sinks for the control channel: real file descriptors or memory.
+
+Pipes, sockets and terminals are read and written on the event loop with non-blocking I/O:
+no thread hop per chunk. A descriptor the loop cannot poll (a regular file, ``/dev/null``)
+falls back to a thread. End of input is also watched from a thread (``POLLHUP``), so the exit
+deadline is armed even when user code blocks the event loop.
+"""
 
 from __future__ import annotations
 
 import os
+import select
 import threading
 from collections.abc import Callable
 from typing import Protocol
@@ -11,10 +18,12 @@ import anyio
 import anyio.from_thread
 import anyio.lowlevel
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
+from anyio.streams.memory import MemoryObjectSendStream
 
 __all__ = ["ByteSink", "ByteSource", "FdSink", "FdSource", "MemorySink", "MemorySource"]
 
 _CHUNK = 1 << 16
+_HANGUP = select.POLLHUP | select.POLLERR | select.POLLNVAL | getattr(select, "POLLRDHUP", 0)
 
 
 class ByteSource(Protocol):
@@ -24,51 +33,116 @@ class ByteSource(Protocol):
 
 
 class ByteSink(Protocol):
-    async def write(self, data: bytes) -> None: ...
+    async def write(self, data: bytes | bytearray) -> None: ...
+
+    def write_nowait(self, data: bytes | bytearray | memoryview) -> int:
+        """Write what can be written without waiting; returns how many bytes that was."""
+        ...
+
+
+def _pollable(fd: int) -> bool:
+    """Whether the event loop can wait on ``fd`` (epoll refuses regular files)."""
+    try:
+        poller = select.epoll()
+    except (AttributeError, OSError):
+        return False
+    try:
+        poller.register(fd, select.EPOLLIN | select.EPOLLOUT)
+    except OSError:
+        return False
+    finally:
+        poller.close()
+    return True
+
+
+def _watch_hangup(fd: int, on_eof: Callable[[], object]) -> None:
+    poller = select.poll()
+    poller.register(fd, _HANGUP)
+    while True:
+        try:
+            events = poller.poll()
+        except OSError:
+            return
+        if any(mask & _HANGUP for _, mask in events):
+            on_eof()
+            return
 
 
 class FdSource:
-    """Reads a file descriptor on a daemon thread.
-
-    A blocked ``read`` on stdin cannot be cancelled; on a daemon thread it can never keep
-    the process alive after the module decides to exit.
-    """
+    """Reads a file descriptor on the event loop (or a daemon thread when it cannot)."""
 
     def __init__(self, fd: int, *, on_eof: Callable[[], object] | None = None) -> None:
         self._fd = fd
         self._on_eof = on_eof
+        self._thread: _ThreadSource | None = None
         self._started = False
-        self._send: ObjectSendStream[bytes]
-        self._recv: ObjectReceiveStream[bytes]
-        self._send, self._recv = anyio.create_memory_object_stream[bytes](16)
+        self._eof = False
 
     def _start(self) -> None:
-        token = anyio.lowlevel.current_token()
-        thread = threading.Thread(
-            target=self._pump, args=(token,), name="pywatt-stdin", daemon=True
-        )
-        thread.start()
         self._started = True
-
-    def _pump(self, token: anyio.lowlevel.EventLoopToken) -> None:
-        while True:
-            try:
-                chunk = os.read(self._fd, _CHUNK)
-            except OSError:
-                chunk = b""
-            if not chunk and self._on_eof is not None:
-                # Runs on this thread, so it fires even when the event loop is stuck.
-                self._on_eof()
-            try:
-                anyio.from_thread.run(self._send.send, chunk, token=token)
-            except Exception:
-                return  # the loop is gone or the receiver closed
-            if not chunk:
-                return
+        if not _pollable(self._fd):
+            self._thread = _ThreadSource(self._fd, self._on_eof)
+            return
+        os.set_blocking(self._fd, False)
+        if self._on_eof is not None:
+            # Runs on its own thread, so it fires even when the event loop is stuck.
+            threading.Thread(
+                target=_watch_hangup,
+                args=(self._fd, self._on_eof),
+                name="pywatt-stdin-hangup",
+                daemon=True,
+            ).start()
 
     async def receive(self) -> bytes:
         if not self._started:
             self._start()
+        if self._thread is not None:
+            return await self._thread.receive()
+        if self._eof:
+            return b""
+        while True:
+            try:
+                chunk = os.read(self._fd, _CHUNK)
+            except BlockingIOError:
+                await anyio.wait_readable(self._fd)
+                continue
+            except OSError:
+                chunk = b""
+            if not chunk:
+                self._eof = True
+            return chunk
+
+
+class _ThreadSource:
+    """A blocking read loop on a daemon thread: it can never keep the process alive."""
+
+    def __init__(self, fd: int, on_eof: Callable[[], object] | None) -> None:
+        self._send: ObjectSendStream[bytes]
+        self._recv: ObjectReceiveStream[bytes]
+        self._send, self._recv = anyio.create_memory_object_stream[bytes](16)
+        token = anyio.lowlevel.current_token()
+        threading.Thread(
+            target=self._pump, args=(fd, on_eof, token), name="pywatt-stdin", daemon=True
+        ).start()
+
+    def _pump(
+        self, fd: int, on_eof: Callable[[], object] | None, token: anyio.lowlevel.EventLoopToken
+    ) -> None:
+        while True:
+            try:
+                chunk = os.read(fd, _CHUNK)
+            except OSError:
+                chunk = b""
+            if not chunk and on_eof is not None:
+                on_eof()
+            try:
+                anyio.from_thread.run(self._send.send, chunk, token=token)
+            except BaseException:
+                return  # the loop is gone: nobody is left to read
+            if not chunk:
+                return
+
+    async def receive(self) -> bytes:
         try:
             return await self._recv.receive()
         except anyio.EndOfStream:
@@ -76,15 +150,41 @@ class FdSource:
 
 
 class FdSink:
-    """Writes to a file descriptor off the event loop, so a slow reader never stalls it."""
+    """Writes a file descriptor without blocking the loop: directly when it has room."""
 
     def __init__(self, fd: int) -> None:
         self._fd = fd
+        self._direct: bool | None = None
 
-    async def write(self, data: bytes) -> None:
-        await anyio.to_thread.run_sync(self._write_all, data, abandon_on_cancel=True)
+    def _can_poll(self) -> bool:
+        if self._direct is None:
+            self._direct = _pollable(self._fd)
+            if self._direct:
+                os.set_blocking(self._fd, False)
+        return self._direct
 
-    def _write_all(self, data: bytes) -> None:
+    def write_nowait(self, data: bytes | bytearray | memoryview) -> int:
+        if not self._can_poll():
+            return 0
+        try:
+            return os.write(self._fd, data)
+        except BlockingIOError:
+            return 0
+
+    async def write(self, data: bytes | bytearray) -> None:
+        if not self._can_poll():
+            await anyio.to_thread.run_sync(self._write_all, data, abandon_on_cancel=True)
+            return
+        view = memoryview(data)
+        while view:
+            try:
+                written = os.write(self._fd, view)
+            except BlockingIOError:
+                await anyio.wait_writable(self._fd)
+                continue
+            view = view[written:]
+
+    def _write_all(self, data: bytes | bytearray) -> None:
         view = memoryview(data)
         while view:
             written = os.write(self._fd, view)
@@ -105,11 +205,20 @@ class MemorySource:
 
 
 class MemorySink:
-    def __init__(self, send: ObjectSendStream[bytes]) -> None:
+    def __init__(self, send: MemoryObjectSendStream[bytes]) -> None:
         self._send = send
 
-    async def write(self, data: bytes) -> None:
+    def write_nowait(self, data: bytes | bytearray | memoryview) -> int:
         try:
-            await self._send.send(data)
+            self._send.send_nowait(bytes(data))
+        except anyio.WouldBlock:
+            return 0
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
+            raise BrokenPipeError("peer closed the stream") from exc
+        return len(data)
+
+    async def write(self, data: bytes | bytearray) -> None:
+        try:
+            await self._send.send(bytes(data))
         except (anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
             raise BrokenPipeError("peer closed the stream") from exc

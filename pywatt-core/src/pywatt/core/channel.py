@@ -7,6 +7,7 @@ handler. Writes go through one task, so lines never interleave.
 
 from __future__ import annotations
 
+import collections
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
@@ -15,14 +16,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import anyio
 from anyio.abc import TaskGroup
 
+from pywatt.core._lines import DEFAULT_MAX_LINE, Line, LineSplitter, OversizedLine
 from pywatt.core._reply import Reply
 from pywatt.core._stdio import ByteSink, ByteSource
 from pywatt.core.errors import (
     ChannelClosedError,
     InitError,
-    OversizedMessageError,
     ProtocolError,
 )
+from pywatt.core.logs import describe_line
+from pywatt.core.messages import decode_init, decode_o2m, encode
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -35,11 +38,15 @@ logger = logging.getLogger("pywatt.core.channel")
 
 #: The init line may not exceed 1 MiB before its newline (reference: security/handshake.rs).
 INIT_MAX_BYTES = 1024 * 1024
-#: Runtime lines carry HTTP bodies as integer arrays (~4 bytes per body byte): allow 256 MiB.
-DEFAULT_MAX_LINE = 256 * 1024 * 1024
+
+#: Batches up to this size are joined into one write; larger lines are written as they are.
+_COALESCE_MAX = 1 << 20
+#: Senders wait while this much is queued for a slow reader.
+_QUEUE_MAX = 64 << 20
 
 T = TypeVar("T")
 Handler = Callable[[Any], "Awaitable[None] | None"]
+OversizedHandler = Callable[[OversizedLine], "Awaitable[None] | None"]
 
 
 class Waiter(Reply[T]):
@@ -53,42 +60,6 @@ class Waiter(Reply[T]):
         self.key = key
 
 
-class _LineBuffer:
-    """Splits a byte stream into lines, discarding (not buffering) oversized ones."""
-
-    def __init__(self, max_line: int) -> None:
-        self.max_line = max_line
-        self._buf = bytearray()
-        self._skipping = False
-
-    def feed(self, chunk: bytes) -> list[bytes | OversizedMessageError]:
-        out: list[bytes | OversizedMessageError] = []
-        self._buf += chunk
-        while True:
-            nl = self._buf.find(b"\n")
-            if nl < 0:
-                if len(self._buf) > self.max_line and not self._skipping:
-                    self._skipping = True
-                    out.append(OversizedMessageError(f"line exceeds {self.max_line} bytes"))
-                if self._skipping:
-                    self._buf.clear()
-                return out
-            line = bytes(self._buf[:nl])
-            del self._buf[: nl + 1]
-            if self._skipping:
-                self._skipping = False
-                continue
-            if len(line) > self.max_line:
-                out.append(OversizedMessageError(f"line exceeds {self.max_line} bytes"))
-                continue
-            out.append(line)
-
-    def take_rest(self) -> bytes:
-        rest = bytes(self._buf)
-        self._buf.clear()
-        return rest
-
-
 class ControlChannel:
     """The module's side of the stdio protocol."""
 
@@ -97,13 +68,21 @@ class ControlChannel:
     ) -> None:
         self._source = source
         self._sink = sink
-        self._lines = _LineBuffer(max_line)
+        self._lines = LineSplitter(max_line)
+        self._early: list[Line | OversizedLine] = []
+        #: Called with each discarded oversized line, after it is logged (the module answers
+        #: an oversized ``http_request`` with 413 from here).
+        self.on_oversized: OversizedHandler | None = None
         self._pending: dict[tuple[str, str], list[Waiter[Any]]] = {}
         self._handlers: dict[str, Handler] = {}
-        self._send, self._outbox = anyio.create_memory_object_stream[bytes](4096)
+        # The writer's queue: chunks ready for stdout, newlines included, in order.
+        self._queue: collections.deque[bytes | bytearray | memoryview] = collections.deque()
+        self._queued = 0  # bytes in the queue
+        self._writing = False
+        self._wake = anyio.Event()
+        self._drained = anyio.Event()
+        self._drained.set()
         self._closed = False
-        self._unwritten = 0
-        self._writer_started = False
         self._tg: TaskGroup | None = None
         self.errors = 0  # bad lines seen; for diagnostics and tests
 
@@ -111,57 +90,96 @@ class ControlChannel:
 
     async def read_init(self) -> InitBlob:
         """Read and parse the first line, under the 1 MiB cap, keeping later bytes buffered."""
-        from pywatt.core.messages import decode_init
-
-        head = _LineBuffer(INIT_MAX_BYTES)
+        head = LineSplitter(INIT_MAX_BYTES)
         while True:
             chunk = await self._source.receive()
             if not chunk:
                 raise InitError("stdin closed unexpectedly during handshake")
-            for item in head.feed(chunk):
-                if isinstance(item, OversizedMessageError):
-                    raise InitError(f"init line exceeds {INIT_MAX_BYTES} bytes")
-                rest = head.take_rest()
-                # Later lines already read stay queued for the runtime loop.
-                self._early = self._lines.feed(rest) if rest else []
-                try:
-                    return decode_init(item)
-                except ProtocolError as exc:
-                    raise InitError(f"invalid init line: {exc}") from exc
+            nl = chunk.find(b"\n")
+            items = head.feed(chunk if nl < 0 else chunk[: nl + 1])
+            if not items and not head.discarding:
+                continue
+            if not items or isinstance(items[0], OversizedLine):
+                raise InitError(f"init line exceeds {INIT_MAX_BYTES} bytes")
+            # Later lines already read stay queued for the runtime loop.
+            self._early = self._lines.feed(chunk[nl + 1 :])
+            try:
+                return decode_init(items[0])
+            except ProtocolError as exc:
+                raise InitError(f"invalid init line: {exc}") from exc
 
     # -- writing --------------------------------------------------------------------------
 
     async def send(self, message: BaseModel) -> None:
         """Queue one op-tagged message for stdout."""
-        from pywatt.core.messages import encode
-
         await self.send_line(encode(message))
 
-    async def send_line(self, line: bytes) -> None:
+    async def send_line(self, line: bytes | bytearray) -> None:
+        """Write one line (without its newline) to stdout, in order with every other line.
+
+        With nothing queued, a short line is written at once, with no task switch; what the
+        pipe cannot take now is queued for the writer task, as are long lines.
+        """
         if self._closed:
             raise ChannelClosedError("control channel is closed")
-        self._unwritten += 1
-        await self._send.send(line + b"\n")
+        if not self._queue and not self._writing and len(line) < _COALESCE_MAX:
+            data = line + b"\n"
+            try:
+                written = self._sink.write_nowait(data)
+            except OSError as exc:
+                self._write_failed(exc)
+                return
+            if written == len(data):
+                return
+            self._enqueue(memoryview(data)[written:])
+        else:
+            # Two chunks, not line + newline: a long line is never copied.
+            self._enqueue(line)
+            self._enqueue(b"\n")
+        while self._queued > _QUEUE_MAX and not self._closed:
+            await self._drained.wait()
+
+    def _enqueue(self, chunk: bytes | bytearray | memoryview) -> None:
+        self._queue.append(chunk)
+        self._queued += len(chunk)
+        if self._drained.is_set():
+            self._drained = anyio.Event()
+        self._wake.set()
+
+    def _write_failed(self, exc: OSError) -> None:
+        logger.error("stdout write failed, orchestrator gone? %s", exc)
+        self._closed = True
+        self._queue.clear()
+        self._queued = 0
+        self._drained.set()
 
     async def _writer(self) -> None:
-        self._writer_started = True
-        async with self._outbox:
-            async for line in self._outbox:
-                batch = [line]
-                # Coalesce whatever is already queued into one write.
-                while len(batch) < 256:
-                    try:
-                        batch.append(self._outbox.receive_nowait())
-                    except (anyio.WouldBlock, anyio.EndOfStream):
-                        break
-                try:
-                    await self._sink.write(b"".join(batch))
-                except OSError as exc:
-                    logger.error("stdout write failed, orchestrator gone? %s", exc)
-                    self._closed = True
-                    self._unwritten = 0
+        while True:
+            while not self._queue:
+                self._drained.set()
+                if self._closed:
                     return
-                self._unwritten -= len(batch)
+                self._wake = anyio.Event()
+                await self._wake.wait()
+            self._writing = True
+            batch: list[bytes | bytearray | memoryview] = []
+            size = 0
+            # Coalesce what is queued into one write, up to a bound; long lines go alone.
+            while self._queue and (not batch or size + len(self._queue[0]) <= _COALESCE_MAX):
+                chunk = self._queue.popleft()
+                batch.append(chunk)
+                size += len(chunk)
+            try:
+                if len(batch) == 1:
+                    await self._sink.write(batch[0])  # type: ignore[arg-type]
+                else:
+                    await self._sink.write(b"".join(batch))
+            except OSError as exc:
+                self._write_failed(exc)
+                return
+            finally:
+                self._writing = False
+                self._queued -= size
 
     # -- correlation ----------------------------------------------------------------------
 
@@ -212,11 +230,10 @@ class ControlChannel:
 
     async def run(self, *, task_group: TaskGroup) -> str:
         """Read and dispatch until EOF or ``shutdown``; returns ``"eof"`` or ``"shutdown"``."""
-        from pywatt.core.messages import decode_o2m
-
         self._tg = task_group
         task_group.start_soon(self._writer)
-        for item in getattr(self, "_early", []):
+        early, self._early = self._early, []
+        for item in early:
             if await self._dispatch_item(item, decode_o2m):
                 return "shutdown"
         while True:
@@ -233,24 +250,23 @@ class ControlChannel:
 
     async def _dispatch_item(
         self,
-        item: bytes | OversizedMessageError,
-        decode: Callable[[bytes], OrchestratorToModule],
+        item: Line | OversizedLine,
+        decode: Callable[[Line], OrchestratorToModule],
     ) -> bool:
-        from pywatt.core.logs import describe_line
-
-        if isinstance(item, OversizedMessageError):
+        if isinstance(item, OversizedLine):
             self.errors += 1
             logger.error("dropped stdin line: %s", item, extra={"error": type(item).__name__})
+            if self.on_oversized is not None:
+                self._run_handler(self.on_oversized, item, "oversized line")
             return False
-        line = item.rstrip()
         try:
-            msg = decode(line)
+            msg = decode(item)
         except ProtocolError as exc:
             self.errors += 1
             logger.warning(
                 "ignored invalid stdin line: %s",
                 exc,
-                extra={"error": type(exc).__name__, "line": describe_line(_text(line))},
+                extra={"error": type(exc).__name__, "line": describe_line(item)},
             )
             return False
         op: str = msg.op
@@ -260,14 +276,17 @@ class ControlChannel:
         if handler is None:
             logger.debug("no handler for op %s", op)
             return False
+        self._run_handler(handler, msg, op)
+        return False
+
+    def _run_handler(self, handler: Callable[[Any], Any], arg: Any, what: str) -> None:
         try:
-            result = handler(msg)
+            result = handler(arg)
             if inspect.isawaitable(result):
                 assert self._tg is not None
-                self._tg.start_soon(_await_logged, result, op)
+                self._tg.start_soon(_await_logged, result, what)
         except Exception:
-            logger.exception("handler for op %s failed", op)
-        return False
+            logger.exception("handler for %s failed", what)
 
     def close(self) -> None:
         """Fail every pending request and stop accepting sends."""
@@ -276,23 +295,19 @@ class ControlChannel:
             for waiter in waiters:
                 waiter.fail(ChannelClosedError("control channel closed before the reply came"))
         self._pending.clear()
-        self._send.close()
-        if not self._writer_started:
-            self._outbox.close()
+        self._wake.set()  # the writer finishes what is queued, then returns
 
     async def flush(self, timeout: float = 1.0) -> None:
         """Wait until queued lines are written (bounded, for shutdown)."""
         with anyio.move_on_after(timeout):
-            while self._unwritten > 0:
-                await anyio.sleep(0.005)
+            while self._queue or self._writing:
+                await self._drained.wait()
+                if self._queue or self._writing:
+                    await anyio.sleep(0)
 
 
-async def _await_logged(awaitable: Awaitable[None], op: str) -> None:
+async def _await_logged(awaitable: Awaitable[None], what: str) -> None:
     try:
         await awaitable
     except Exception:
-        logger.exception("handler for op %s failed", op)
-
-
-def _text(line: bytes) -> str:
-    return line.decode("utf-8", "replace")
+        logger.exception("handler for %s failed", what)

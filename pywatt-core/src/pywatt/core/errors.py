@@ -42,10 +42,10 @@ class DuplicateComponentError(PluginError):
 class UnknownComponentError(PluginError, LookupError):
     """No installed plugin provides the requested component."""
 
-    def __init__(self, kind: str, name: str, installed: list[str]) -> None:
+    def __init__(self, kind: str, name: str, installed: list[str], *, hint: str = "") -> None:
         self.kind, self.name, self.installed = kind, name, installed
         have = ", ".join(installed) if installed else "none"
-        super().__init__(f"no {kind} {name!r}; installed: {have}")
+        super().__init__(f"no {kind} {name!r}; installed: {have}" + (f"; {hint}" if hint else ""))
 
 
 # --- protocol -------------------------------------------------------------------------------
@@ -64,10 +64,22 @@ class UnknownOpError(ProtocolError):
 
     def __init__(self, op: object, known: list[str] | None = None) -> None:
         self.op = op
-        detail = f"unknown op {op!r}" if isinstance(op, str) else f"invalid op {op!r}"
+        # The op's value is not shown: a line we cannot read may be a secret delivery in a
+        # spelling we do not know, and its values must not reach the log.
+        if isinstance(op, str):
+            detail = f"unknown op (a {len(op)}-character string)"
+        elif op is None:
+            detail = "missing op"
+        else:
+            detail = f"invalid op (a JSON {_json_kind(op)}, not a string)"
         if known:
             detail += f"; expected one of: {', '.join(known)}"
         super().__init__(detail)
+
+
+def _json_kind(value: object) -> str:
+    kinds = {dict: "object", list: "array", bool: "boolean", int: "number", float: "number"}
+    return kinds.get(type(value), type(value).__name__)
 
 
 class MessageValidationError(ProtocolError):

@@ -86,6 +86,16 @@ def pywatt_register_authenticators(register: Register) -> None:
 
 
 @hookspec
+def pywatt_register_model_dialects(register: Register) -> None:
+    """Register schema dialects for pywatt-models (sqlite, postgresql, mysql, ...).
+
+    :param register: call ``register(name, dialect)`` once per dialect; ``dialect`` is a
+        ``pywatt.models.ModelDialect`` naming the SQLAlchemy dialect that compiles its SQL,
+        its identifier limit, its features and any column types it adds or overrides.
+    """
+
+
+@hookspec
 def pywatt_register_commands(register: Register) -> None:
     """Register extra ``pywatt`` command-line commands.
 

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import hashlib
 import json
 import logging
 import os
-import re
 import sys
+import threading
 import traceback
 from collections.abc import Iterator
 from datetime import datetime, timezone
+from types import TracebackType
 from typing import Any, TextIO
 
 from pywatt.core.errors import ConfigError
@@ -27,6 +29,7 @@ __all__ = [
     "TRACE",
     "JsonLogFormatter",
     "RedactionFilter",
+    "capture_uncaught",
     "configure_logging",
     "describe_line",
     "log_span",
@@ -236,42 +239,77 @@ def configure_logging(level: str | int | None = None, stream: TextIO | None = No
     root.setLevel(resolved)
 
 
-_MAX_SUMMARY = 200
-_SENSITIVE_OP = re.compile(r'"op"\s*:\s*"(secret|init)"|^\s*\[\s*"(secret|init)"')
-_SENSITIVE_KEY = re.compile(r'"(value|env|auth_token)"\s*:')
-_INIT_KEYS = frozenset({"env", "auth_token", "orchestrator_api", "module_id"})
+_MAX_KEYS = 16
+_MAX_KEY_CHARS = 40
 
 
-def _truncate(text: str) -> str:
-    if len(text) <= _MAX_SUMMARY:
-        return text
-    return f"{text[:_MAX_SUMMARY]}... ({len(text)} chars)"
+def _key_name(key: str) -> str:
+    key = get_redactor().redact(key)
+    return key if len(key) <= _MAX_KEY_CHARS else f"{key[:_MAX_KEY_CHARS]}..."
 
 
-def _clean(value: object) -> str:
-    return get_redactor().redact(str(value))[:80]
+def describe_line(line: str | bytes | bytearray) -> str:
+    """The shape of a protocol line for a log: its size, a hash and its top-level keys.
 
-
-def describe_line(line: str | bytes) -> str:
-    """A loggable summary of a protocol line that never shows ``secret`` or ``init`` values."""
-    if isinstance(line, (bytes, bytearray)):
-        line = bytes(line).decode("utf-8", "replace")
+    A line we log is one we could not use, and an unusable line may still be a secret or init
+    message spelled in a way we do not recognise (another case, an escape, an array form).
+    So no value is ever shown: only what helps match the line with the orchestrator's side.
+    """
+    raw = line.encode("utf-8", "surrogatepass") if isinstance(line, str) else bytes(line)
+    digest = hashlib.sha256(raw).hexdigest()[:16]
     try:
-        message: Any = json.loads(line)
+        message: Any = json.loads(raw)
     except (ValueError, RecursionError):
-        message = None
-    op = message.get("op") if isinstance(message, dict) else None
-    if isinstance(message, list) and message and message[0] in ("secret", "init"):
-        return f"op={message[0]} (array form, {len(line)} chars)"
-    if isinstance(message, dict):
-        if op == "secret":
-            text = f"op=secret name={_clean(message.get('name'))}"
-            rotation = message.get("rotation_id")
-            return text + (f" rotation_id={_clean(rotation)}" if rotation is not None else "")
-        # The init line is read as a bare InitBlob, so it may come without "op".
-        if op == "init" or (op is None and _INIT_KEYS & message.keys()):
-            return f"op=init module_id={_clean(message.get('module_id'))}"
-    # A line we cannot read as a known op may still be a damaged secret or init line.
-    if _SENSITIVE_OP.search(line) or (not isinstance(op, str) and _SENSITIVE_KEY.search(line)):
-        return f"unreadable line with secret-like content ({len(line)} chars)"
-    return _truncate(get_redactor().redact(line))
+        shape = "not JSON"
+    else:
+        if isinstance(message, dict):
+            names = [_key_name(str(k)) for k in list(message)[:_MAX_KEYS]]
+            more = f", +{len(message) - _MAX_KEYS} more" if len(message) > _MAX_KEYS else ""
+            shape = f"object with keys [{', '.join(names)}{more}]"
+        elif isinstance(message, list):
+            shape = f"array of {len(message)} items"
+        else:
+            shape = f"JSON {type(message).__name__}"
+    return f"{len(raw)} bytes, sha256 {digest}, {shape}"
+
+
+def _log_uncaught(
+    kind: str, exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
+) -> None:
+    logging.getLogger("pywatt.core.uncaught").error(
+        "uncaught exception in %s: %s", kind, exc_type.__name__, exc_info=(exc_type, exc, tb)
+    )
+
+
+def _excepthook(
+    exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
+) -> None:
+    _log_uncaught("the main thread", exc_type, exc, tb)
+
+
+def _thread_excepthook(args: threading.ExceptHookArgs) -> None:
+    if args.exc_type is SystemExit or args.exc_value is None:
+        return
+    name = args.thread.name if args.thread is not None else "a thread"
+    _log_uncaught(f"thread {name}", args.exc_type, args.exc_value, args.exc_traceback)
+
+
+def _unraisablehook(unraisable: Any) -> None:
+    exc = unraisable.exc_value
+    if exc is None:
+        return
+    where = unraisable.err_msg or "Exception ignored"
+    _log_uncaught(f"an unraisable context ({where})", type(exc), exc, unraisable.exc_traceback)
+
+
+def capture_uncaught() -> None:
+    """Send uncaught exceptions (any thread), unraisable ones and warnings to the JSON log.
+
+    Python prints all four raw on stderr by default; raw text bypasses the redactor, so a
+    secret in an exception message or a warning would leak. Process-wide: call it once from
+    the module's entry point, not from libraries.
+    """
+    sys.excepthook = _excepthook
+    threading.excepthook = _thread_excepthook
+    sys.unraisablehook = _unraisablehook
+    logging.captureWarnings(True)

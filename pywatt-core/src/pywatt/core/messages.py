@@ -6,14 +6,19 @@ Models declare fields in Rust order so pydantic emits them in wire order; decodi
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
 import re
+import secrets
 import uuid
-from typing import Annotated, Any, Literal, TypeVar, Union
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any, Generic, Literal, TypeVar, Union
 
 from pydantic import (
     BaseModel,
     BeforeValidator,
+    ConfigDict,
     Field,
     TypeAdapter,
     ValidationError,
@@ -23,6 +28,13 @@ from pydantic import (
 )
 from pydantic_core import PydanticSerializationError, to_json
 
+from pywatt.core._bodies import (
+    FAST_PATH_MIN,
+    null_sentinel,
+    render_octets,
+    sentinel_at,
+    split_body,
+)
 from pywatt.core._wire import JsonValue, WireBytes, fix_floats
 from pywatt.core.addresses import ListenAddress, SocketAddr, parse_listen_address
 from pywatt.core.envelope import EncodedMessage
@@ -75,6 +87,8 @@ __all__ = [
     "decode_module_line",
     "decode_o2m",
     "encode",
+    "new_message_id",
+    "oversized_http_request_id",
     "parse_listen_address",
     "stdio_http_response",
 ]
@@ -89,7 +103,13 @@ SecurityLevel = Literal["None", "Token", "Mtls"]
 
 
 class _Wire(BaseModel):
-    """Base of every wire model: unknown keys are ignored, as serde ignores them."""
+    """Base of every wire model: unknown keys are ignored, as serde ignores them.
+
+    Validators are built on first use, not at import: a module process uses a few models of
+    one direction, and building all of them costs tens of milliseconds at start-up.
+    """
+
+    model_config = ConfigDict(defer_build=True)
 
 
 # --- atoms -----------------------------------------------------------------------------------
@@ -374,9 +394,27 @@ OrchestratorToModule = Annotated[
     Field(discriminator="op"),
 ]
 
-_M2O: TypeAdapter[ModuleToOrchestrator] = TypeAdapter(ModuleToOrchestrator)
-_O2M: TypeAdapter[OrchestratorToModule] = TypeAdapter(OrchestratorToModule)
-_INIT: TypeAdapter[InitBlob] = TypeAdapter(InitBlob)
+_A = TypeVar("_A")
+
+
+class _Adapter(Generic[_A]):
+    """A ``TypeAdapter`` built on first use: a module never decodes its own direction."""
+
+    __slots__ = ("_adapter", "_type")
+
+    def __init__(self, type_: Any) -> None:
+        self._type = type_
+        self._adapter: TypeAdapter[_A] | None = None
+
+    def get(self) -> TypeAdapter[_A]:
+        if self._adapter is None:
+            self._adapter = TypeAdapter(self._type)
+        return self._adapter
+
+
+_M2O: _Adapter[ModuleToOrchestrator] = _Adapter(ModuleToOrchestrator)
+_O2M: _Adapter[OrchestratorToModule] = _Adapter(OrchestratorToModule)
+_INIT: _Adapter[InitBlob] = _Adapter(InitBlob)
 # Only these carry serde_json::Value fields, the one place a float can appear.
 _VALUE_MODELS = (ServiceRequest, ServiceOperation, ServiceOperationResult)
 
@@ -407,47 +445,61 @@ def _raise_typed(exc: ValidationError, what: str, tagged: bool = True) -> None:
     raise MessageValidationError(f"{what}: field {'.'.join(loc)!r}: {first['msg']}") from exc
 
 
-_FIELD_TOKENS: dict[type[BaseModel], tuple[tuple[str, bytes], ...]] = {}
+_KEY_PATTERNS: dict[type[BaseModel], tuple[frozenset[str], re.Pattern[bytes]]] = {}
 
 
-def _field_tokens(model: type[BaseModel]) -> tuple[tuple[str, bytes], ...]:
-    tokens = _FIELD_TOKENS.get(model)
-    if tokens is None:
-        names = dict.fromkeys(("op", *model.model_fields))
-        tokens = tuple((n, b'"' + n.encode() + b'"') for n in names)
-        _FIELD_TOKENS[model] = tokens
-    return tokens
+def _key_pattern(model: type[BaseModel]) -> tuple[frozenset[str], re.Pattern[bytes]]:
+    found = _KEY_PATTERNS.get(model)
+    if found is None:
+        names = frozenset(("op", *model.model_fields))
+        alternatives = b"|".join(re.escape(n.encode()) for n in sorted(names))
+        found = names, re.compile(b'"(' + alternatives + rb')"\s*:')
+        _KEY_PATTERNS[model] = found
+    return found
 
 
-def _check_duplicate_fields(data: bytes | str, model: type[BaseModel]) -> None:
+def _check_duplicate_fields(data: bytes | bytearray | str, model: type[BaseModel]) -> None:
     """serde rejects a repeated struct field; jiter keeps the last one, so look when it can be.
 
     Only the message's own fields count (``op`` included): serde skips unknown keys unread, and
-    map-valued fields (``headers``, ``env``) keep their last value, as in Rust.
+    map-valued fields (``headers``, ``env``) keep their last value, as in Rust. Keys compare as
+    decoded: ``"\\u006fp"`` is ``op``. In a line without a backslash no key is escaped and every
+    ``"name":`` is a key, so one regex pass decides; otherwise the keys are read for real.
     """
     raw = data.encode() if isinstance(data, str) else data
-    repeated = [name for name, token in _field_tokens(model) if raw.count(token) > 1]
-    if not repeated:
-        return
+    names, pattern = _key_pattern(model)
+    if b"\\" not in raw:
+        seen = pattern.findall(raw)
+        if len(seen) == len(set(seen)):
+            return
     try:
         pairs = json.loads(raw, object_pairs_hook=lambda kv: kv)
     except ValueError:
         return  # the real parse already accepted it; nothing more to learn
     if not isinstance(pairs, list):
         return
-    keys = [key for key, _ in pairs]
-    for name in repeated:
+    keys = [key for key, _ in pairs if key in names]
+    for name in keys:
         if keys.count(name) > 1:
             raise MessageValidationError(f"duplicate field `{name}`")
 
 
 _M = TypeVar("_M")
+Data = bytes | bytearray | str
 
 
-def _decode(adapter: TypeAdapter[_M], data: bytes | str, what: str, *, tagged: bool = True) -> _M:
+def _decode(adapter: _Adapter[_M], data: Data, what: str, *, tagged: bool = True) -> _M:
     """One strict parse on a prebuilt adapter, with serde's errors as typed ones."""
+    if len(data) >= FAST_PATH_MIN and not isinstance(data, str):
+
+        def again(rest: bytes) -> _M:
+            return _decode(adapter, rest, what, tagged=tagged)
+
+        large = _decode_with_body(data, ("body",), again)
+        if large is not None:
+            return large
     try:
-        msg = adapter.validate_json(data, strict=True)
+        msg = adapter.get().validate_json(data, strict=True)
     except ValidationError as exc:
         _raise_typed(exc, what, tagged=tagged)
         raise
@@ -455,17 +507,43 @@ def _decode(adapter: TypeAdapter[_M], data: bytes | str, what: str, *, tagged: b
     return msg
 
 
-def decode_o2m(data: bytes | str) -> OrchestratorToModule:
+def _decode_with_body(
+    data: bytes | bytearray, path: tuple[str, ...], decode: Callable[[bytes], _M]
+) -> _M | None:
+    """Decode a long line whose byte body sits at ``path`` without an int object per byte.
+
+    None means "take the generic path": the line is not of that shape, or is invalid (the
+    generic path then reports exactly why).
+    """
+    split = split_body(data)
+    if split is None:
+        return None
+    rest, body = split
+    try:
+        shape = json.loads(rest)
+    except ValueError:
+        return None
+    if not sentinel_at(shape, path):
+        return None
+    msg = decode(null_sentinel(rest))
+    if not isinstance(msg, BaseModel) or "body" not in type(msg).model_fields:
+        return None
+    if getattr(msg, "body", b"") is not None:
+        return None
+    return msg.model_copy(update={"body": body})
+
+
+def decode_o2m(data: Data) -> OrchestratorToModule:
     """Parse one orchestrator→module line or frame."""
     return _decode(_O2M, data, "orchestrator message")
 
 
-def decode_m2o(data: bytes | str) -> ModuleToOrchestrator:
+def decode_m2o(data: Data) -> ModuleToOrchestrator:
     """Parse one module→orchestrator line or enveloped ``content``."""
     return _decode(_M2O, data, "module message")
 
 
-def decode_init(data: bytes | str) -> InitBlob:
+def decode_init(data: Data) -> InitBlob:
     """Parse the init line as a bare InitBlob (an ``op`` key, if any, is ignored)."""
     return _decode(_INIT, data, "init", tagged=False)
 
@@ -493,7 +571,32 @@ class StdioHttpResponse(_Wire):
         return value
 
 
-_STDIO: TypeAdapter[StdioHttpResponse] = TypeAdapter(StdioHttpResponse)
+_STDIO: _Adapter[StdioHttpResponse] = _Adapter(StdioHttpResponse)
+
+
+_ids: Iterator[int] = itertools.count()
+_id_prefix = ""
+
+
+def _new_id_prefix() -> None:
+    global _id_prefix, _ids
+    r = secrets.token_hex(10)
+    # A UUID v4 layout: version nibble 4, variant 8-b; 74 random bits, then a 48-bit counter.
+    _id_prefix = f"{r[:8]}-{r[8:12]}-4{r[12:15]}-{'89ab'[int(r[15], 16) & 3]}{r[16:19]}-"
+    _ids = itertools.count()
+
+
+_new_id_prefix()
+os.register_at_fork(after_in_child=_new_id_prefix)
+
+
+def new_message_id() -> str:
+    """A fresh UUID v4 string, unique in this process, for ``metadata.id``.
+
+    The protocol needs uniqueness only; a random prefix per process and a counter give it for
+    a fraction of ``uuid4()``'s cost, which was a measurable share of each stdio response.
+    """
+    return f"{_id_prefix}{next(_ids):012x}"
 
 
 def stdio_http_response(
@@ -504,33 +607,74 @@ def stdio_http_response(
     *,
     source: str,
     message_id: str | None = None,
-) -> bytes:
+) -> bytes | bytearray:
     """The stdout line answering a stdio ``http_request``: every object has sorted keys."""
     if not 0 <= status_code <= 65535:
         raise MessageEncodeError(f"status_code {status_code} is not a u16")
+    large = body is not None and len(body) >= FAST_PATH_MIN
     line = {
         "content": {
-            "body": None if body is None else list(body),
+            "body": None if body is None or large else list(body),
             "headers": dict(sorted(headers.items())),
             "request_id": request_id,
             "status_code": status_code,
         },
         "metadata": {
-            "id": message_id if message_id is not None else str(uuid.uuid4()),
+            "id": message_id if message_id is not None else new_message_id(),
             "properties": {"correlation_id": request_id},
             "source": source,
         },
     }
     try:
-        return to_json(line)
+        data = to_json(line)
     except PydanticSerializationError as exc:
         raise MessageEncodeError(f"cannot encode the HTTP response: {exc}") from exc
+    if not large:
+        return data
+    # "body" is the first key of "content": splice the array in where the null is.
+    assert body is not None
+    head = b'{"content":{"body":null'
+    out = bytearray(b'{"content":{"body":')
+    render_octets(body, out)
+    out += memoryview(data)[len(head) :]
+    return out
 
 
-def decode_module_line(data: bytes | str) -> ModuleToOrchestrator | StdioHttpResponse:
-    """Orchestrator side of stdout: an op-tagged message, or else the HTTP response wrapper."""
+_HTTP_REQUEST_OP = re.compile(rb'"op"\s*:\s*"http_request"')
+_REQUEST_ID = re.compile(rb'"request_id"\s*:\s*("(?:[^"\\]|\\.){0,512}")')
+
+
+def oversized_http_request_id(head: bytes, tail: bytes) -> str | None:
+    """The ``request_id`` of an ``http_request`` line known only by its two ends, if any.
+
+    Outside a string a ``"name"`` token is always a key (inside one its quotes are escaped),
+    so the two searches cannot be fooled by header values. The reference writes the id near
+    the start; it may also come after the body, hence the tail.
+    """
+    if not (_HTTP_REQUEST_OP.search(head) or _HTTP_REQUEST_OP.search(tail)):
+        return None
+    found = _REQUEST_ID.search(head)
+    if found is None:
+        matches = list(_REQUEST_ID.finditer(tail))
+        found = matches[-1] if matches else None
+    if found is None:
+        return None
     try:
-        msg = _M2O.validate_json(data, strict=True)
+        value = json.loads(found.group(1))
+    except ValueError:
+        return None
+    return value if isinstance(value, str) else None
+
+
+def decode_module_line(data: Data) -> ModuleToOrchestrator | StdioHttpResponse:
+    """Orchestrator side of stdout: an op-tagged message, or else the HTTP response wrapper."""
+    if len(data) >= FAST_PATH_MIN and not isinstance(data, str):
+        for path in (("content", "body"), ("body",)):
+            large = _decode_with_body(data, path, decode_module_line)
+            if large is not None:
+                return large
+    try:
+        msg = _M2O.get().validate_json(data, strict=True)
     except ValidationError as exc:
         if exc.errors(include_url=False)[0]["type"] != "union_tag_not_found":
             _raise_typed(exc, "module message")
@@ -539,7 +683,7 @@ def decode_module_line(data: bytes | str) -> ModuleToOrchestrator | StdioHttpRes
         _check_duplicate_fields(data, type(msg))
         return msg
     try:
-        return _STDIO.validate_json(data, strict=True)
+        return _STDIO.get().validate_json(data, strict=True)
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         if first["type"] == "missing" and first["loc"] in (("request_id",), ("metadata",)):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextvars
 import inspect
+import json
 import logging
 import os
 import sys
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
 import anyio
 from anyio.abc import TaskGroup
 
+from pywatt.core._lines import DEFAULT_MAX_LINE
 from pywatt.core.config import AppConfig
 from pywatt.core.errors import ConfigError, InitError, PyWattError, ServerError
 from pywatt.core.lifecycle import (
@@ -33,6 +35,7 @@ from pywatt.core.state import AppState
 if TYPE_CHECKING:
     import socket
 
+    from pywatt.core._lines import OversizedLine
     from pywatt.core._stdio import ByteSink, ByteSource
     from pywatt.core.channel import ControlChannel
     from pywatt.core.messages import EndpointInfo, HttpRequest, InitBlob
@@ -69,6 +72,8 @@ class ServeOptions:
     :param eof_grace: seconds the module takes at most to exit after stdin closes.
     :param framework: server adapter name; by default the first adapter supporting the app.
     :param secret_timeout: seconds to wait for each ``secret`` reply (the reference's 5 s).
+    :param max_line: longest stdin line read, in bytes; a longer one is discarded unbuffered
+        (an ``http_request`` gets a 413). HTTP bodies take about 3.6 line bytes per byte.
     """
 
     bind_http: bool = True
@@ -78,6 +83,7 @@ class ServeOptions:
     eof_grace: float = 2.0
     framework: str | None = None
     secret_timeout: float = 5.0
+    max_line: int = DEFAULT_MAX_LINE
 
 
 @dataclass
@@ -181,10 +187,16 @@ class PyWattModule(Generic[T]):
 
     def run(self) -> NoReturn:
         """Run the module on the process's stdin/stdout and exit with its status."""
-        from pywatt.core.logs import configure_logging
+        from pywatt.core.logs import capture_uncaught, configure_logging
 
         configure_logging()
-        code = anyio.run(self._run_process)
+        capture_uncaught()
+        try:
+            code = anyio.run(self._run_process)
+        except Exception:
+            # Never Python's raw traceback: it would bypass the redactor.
+            logger.critical("module crashed", exc_info=True)
+            code = 1
         logging.shutdown()
         sys.exit(code)
 
@@ -213,28 +225,28 @@ class PyWattModule(Generic[T]):
         from pywatt.core.channel import ControlChannel
         from pywatt.core.redact import register_secret
 
-        channel = ControlChannel(source, sink)
+        channel = ControlChannel(source, sink, max_line=self.options.max_line)
         try:
             init = await channel.read_init()
         except InitError as exc:
-            logger.error("bootstrap failed: %s", exc, extra={"error": type(exc).__name__})
+            _log_bootstrap_failure(exc)
             channel.close()
             return 1
         for value in init.env.values():
             register_secret(value)
         if init.auth_token:
             register_secret(init.auth_token)
-        if plugins is None:
-            from pywatt.core.plugins import get_plugins
+        try:
+            if plugins is None:
+                from pywatt.core.plugins import get_plugins
 
-            try:
                 plugins = get_plugins()
-            except PyWattError as exc:
-                logger.error("bootstrap failed: %s", exc, extra={"error": type(exc).__name__})
-                channel.close()
-                return 1
-        config = AppConfig.from_init(init)
-        plugins.hooks.module_configured(config)
+            config = AppConfig.from_init(init)
+            plugins.hooks.module_configured(config)
+        except (Exception, SystemExit) as exc:
+            _log_bootstrap_failure(exc)
+            channel.close()
+            return 1
         stop = StopController()
         code = 0
         async with anyio.create_task_group() as tg:
@@ -244,12 +256,11 @@ class PyWattModule(Generic[T]):
                 tg.start_soon(watch_parent, stop)
             try:
                 ctx = await self._start(tg, channel, init, config, stop, plugins)
-            except (PyWattError, OSError) as exc:
-                logger.error("bootstrap failed: %s", exc, extra={"error": type(exc).__name__})
-                code = 1
+            except (Exception, SystemExit) as exc:
+                _log_bootstrap_failure(exc)
                 channel.close()
                 tg.cancel_scope.cancel()
-                return code
+                return 1
             self._ready.set()
             reason = await stop.wait()
             # A stop the module did not ask for itself (its HTTP server died) is a failure.
@@ -322,9 +333,14 @@ class PyWattModule(Generic[T]):
             if self.options.bind_http and not config.ipc_only:
                 sock = await self._bind(init, ports)
         channel.on("http_request", lambda msg: self._on_http(ctx, msg))
+        channel.on_oversized = lambda line: self._on_oversized(ctx, line)
         channel.on("init", _ignore_late_init)
         ctx.listen = self._announced_listen(init, sock)
         endpoints = self._endpoints(ctx)
+        # A runner that knows what its app enforces refuses an announce claiming more auth.
+        check_announced = getattr(ctx.runner, "check_announced", None)
+        if check_announced is not None:
+            check_announced(endpoints)
         from pywatt.core.messages import Announce
 
         await channel.send(Announce(listen=ctx.listen, endpoints=endpoints))
@@ -426,6 +442,18 @@ class PyWattModule(Generic[T]):
         )
         await ctx.channel.send_line(line)
 
+    async def _on_oversized(self, ctx: ModuleContext, line: OversizedLine) -> None:
+        """Answer an ``http_request`` too long to read with 413, so its caller never waits."""
+        from pywatt.core.messages import oversized_http_request_id, stdio_http_response
+
+        request_id = oversized_http_request_id(line.head, line.tail)
+        if request_id is None:
+            return
+        body = _error_body(f"request line of {line.size} bytes exceeds {line.limit} bytes")
+        source = os.environ.get("PYWATT_MODULE_ID") or ctx.init.module_id
+        reply = stdio_http_response(request_id, 413, dict(_JSON), body, source=source)
+        await ctx.channel.send_line(reply)
+
     async def _stop(self, ctx: ModuleContext, reason: str, plugins: Plugins) -> None:
         try:
             plugins.hooks.module_stopping(ctx.state, reason)
@@ -451,8 +479,15 @@ class PyWattModule(Generic[T]):
         ctx.channel.close()
 
 
-_UNAVAILABLE = b'{"status":"error","data":null,"message":"module is shutting down"}'
-_NO_APP = b'{"status":"error","data":null,"message":"module serves no HTTP app"}'
+def _error_body(message: str) -> bytes:
+    # The reference SDK's ApiResponse error shape.
+    return json.dumps(
+        {"status": "error", "data": None, "message": message}, separators=(",", ":")
+    ).encode()
+
+
+_UNAVAILABLE = _error_body("module is shutting down")
+_NO_APP = _error_body("module serves no HTTP app")
 _JSON = {"content-type": "application/json"}
 
 
@@ -469,6 +504,25 @@ async def _handle_http(ctx: ModuleContext, request: HttpExchangeRequest) -> Http
         return await ctx.runner.handle(request)
     finally:
         ctx.in_flight -= 1
+
+
+def _log_bootstrap_failure(exc: BaseException) -> None:
+    """One redacted log line for any bootstrap failure, never Python's raw traceback.
+
+    Our own errors explain themselves; anything else is a bug in user code (state builder,
+    app factory, a hook), so its traceback goes into the line. ``sys.exit("message")`` counts:
+    Python would print that message raw.
+    """
+    if isinstance(exc, (PyWattError, OSError)):
+        logger.error("bootstrap failed: %s", exc, extra={"error": type(exc).__name__})
+    else:
+        logger.error(
+            "bootstrap failed: %s: %s",
+            type(exc).__name__,
+            exc,
+            exc_info=exc,
+            extra={"error": type(exc).__name__},
+        )
 
 
 def _ignore_late_init(msg: Any) -> None:
@@ -509,6 +563,7 @@ async def _connect_broker(
 async def _bootstrap_secret(client: SecretClient, key: str, default: str | None) -> Secret[str]:
     """A required secret or its failure; an optional one falls back to its default."""
     from pywatt.core.errors import SecretTimeoutError
+    from pywatt.core.redact import register_secret
     from pywatt.core.secrets import Secret
 
     try:
@@ -517,6 +572,7 @@ async def _bootstrap_secret(client: SecretClient, key: str, default: str | None)
         if default is None:
             raise
         logger.warning("orchestrator did not supply secret %s; using its default", key)
+        register_secret(default)
         return Secret(key, default)
 
 

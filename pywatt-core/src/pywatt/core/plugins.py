@@ -6,6 +6,7 @@ Nothing here runs at import time: the manager is built on the first call to
 
 from __future__ import annotations
 
+import difflib
 import importlib.metadata as md
 import logging
 import os
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "BrokenPlugin",
     "PluginHooks",
     "PluginInfo",
     "Plugins",
@@ -58,6 +60,7 @@ _REGISTRATION_HOOKS: dict[str, str] = {
     "broker": "pywatt_register_brokers",
     "server adapter": "pywatt_register_server_adapters",
     "authenticator": "pywatt_register_authenticators",
+    "model dialect": "pywatt_register_model_dialects",
     "command": "pywatt_register_commands",
 }
 
@@ -71,12 +74,20 @@ class Registry(Generic[T]):
         self._contract = contract
         self._items: dict[str, T] = {}
         self._owners: dict[str, str] = {}
+        #: Names whose plugin broke (or that two plugins claim): looking them up raises this.
+        self._broken: dict[str, PluginError] = {}
+        #: Plugins that failed before registering anything: they may have provided a name.
+        self._failed: list[BrokenPlugin] = []
 
     def add(self, name: str, component: T, plugin: str) -> None:
         if not isinstance(name, str) or not name:
             raise PluginError(f"plugin {plugin!r} registered a {self.kind} with an empty name")
-        if name in self._items:
-            raise DuplicateComponentError(self.kind, name, self._owners[name], plugin)
+        if name in self._items or name in self._broken:
+            owner = self._owners.get(name)
+            error = self._broken.get(name)
+            if owner is None and error is not None:
+                raise error
+            raise DuplicateComponentError(self.kind, name, owner or "?", plugin)
         problem = self._contract(component) if self._contract is not None else None
         if problem is not None:
             raise PluginError(f"plugin {plugin!r} registered {self.kind} {name!r}, which {problem}")
@@ -87,7 +98,20 @@ class Registry(Generic[T]):
         try:
             return self._items[name]
         except KeyError:
-            raise UnknownComponentError(self.kind, name, self.names()) from None
+            pass
+        if name in self._broken:
+            raise self._broken[name]
+        error = UnknownComponentError(self.kind, name, self.names())
+        if self._failed:
+            hints = "; ".join(f"plugin {b.name!r} failed to load ({b.fix})" for b in self._failed)
+            error = UnknownComponentError(self.kind, name, self.names(), hint=hints)
+        raise error
+
+    def _break(self, name: str, error: PluginError) -> None:
+        """Withdraw ``name``: its plugin failed, so using it must say why."""
+        self._items.pop(name, None)
+        self._owners.pop(name, None)
+        self._broken[name] = error
 
     def owner(self, name: str) -> str:
         self.get(name)
@@ -124,22 +148,46 @@ def _is_broker_factory(component: Any) -> str | None:
 
 @dataclass(frozen=True)
 class PluginInfo:
-    """One loaded plugin and what it registered."""
+    """One plugin and what it registered; ``error`` is set when it is broken."""
 
     name: str
     module: str
     distribution: str | None
     version: str | None
     registered: Mapping[str, list[str]] = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def fix(self) -> str | None:
+        return f"PYWATT_DISABLED_PLUGINS={self.name}" if self.error is not None else None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "name": self.name,
             "module": self.module,
             "distribution": self.distribution,
             "version": self.version,
             "registered": {k: list(v) for k, v in self.registered.items()},
         }
+        if self.error is not None:
+            out["error"] = self.error
+            out["fix"] = self.fix
+        return out
+
+
+@dataclass(frozen=True)
+class BrokenPlugin:
+    """A plugin that could not be loaded or registered; the rest of the system goes on."""
+
+    name: str
+    module: str
+    distribution: str | None
+    version: str | None
+    error: PluginError
+
+    @property
+    def fix(self) -> str:
+        return f"skip it with PYWATT_DISABLED_PLUGINS={self.name}"
 
 
 class PluginHooks:
@@ -167,8 +215,11 @@ class Plugins:
         infos: list[tuple[str, str, str | None, str | None]],
         *,
         trace: bool = False,
+        broken: Iterable[BrokenPlugin] = (),
     ) -> None:
         self.pm = pm
+        #: Plugins that failed to load or register, in discovery order.
+        self.broken: list[BrokenPlugin] = list(broken)
         self.hooks = PluginHooks(pm)
         self.channels: Registry[Any] = Registry("channel")
         self.encoders: Registry[Any] = Registry("encoder")
@@ -177,11 +228,14 @@ class Plugins:
         self.brokers: Registry[BrokerFactory] = Registry("broker", contract=_is_broker_factory)
         self.server_adapters: Registry[Any] = Registry("server adapter")
         self.authenticators: Registry[Any] = Registry("authenticator")
+        self.model_dialects: Registry[Any] = Registry("model dialect")
         self.commands: Registry[Any] = Registry("command")
         self._registered: dict[str, dict[str, list[str]]] = {name: {} for name, *_ in infos}
         self._infos = infos
         self._trace = trace
         self._fill_registries()
+        for reg in self._registries():
+            reg._failed = [b for b in self.broken if not self._registered.get(b.name)]
 
     def registry(self, kind: str) -> Registry[Any]:
         """The registry for a component kind, e.g. ``"channel"`` or ``"cache backend"``."""
@@ -191,10 +245,21 @@ class Plugins:
         raise KeyError(kind)
 
     def plugins(self) -> list[PluginInfo]:
-        return [
-            PluginInfo(name, module, dist, version, dict(self._registered.get(name, {})))
+        """Every plugin, healthy or broken, sorted by name."""
+        errors = {b.name: str(b.error) for b in self.broken}
+        infos = [
+            PluginInfo(
+                name, module, dist, version, dict(self._registered.get(name, {})), errors.get(name)
+            )
             for name, module, dist, version in self._infos
         ]
+        known = {info.name for info in infos}
+        infos += [
+            PluginInfo(b.name, b.module, b.distribution, b.version, {}, str(b.error))
+            for b in self.broken
+            if b.name not in known
+        ]
+        return sorted(infos, key=lambda info: info.name)
 
     def _registries(self) -> list[Registry[Any]]:
         return [
@@ -205,6 +270,7 @@ class Plugins:
             self.brokers,
             self.server_adapters,
             self.authenticators,
+            self.model_dialects,
             self.commands,
         ]
 
@@ -218,18 +284,35 @@ class Plugins:
             )
             for impl in impls:
                 plugin = impl.plugin_name
+                if any(b.name == plugin for b in self.broken):
+                    continue
                 register = self._register_for(reg, plugin)
                 kwargs = {"register": register} if "register" in impl.argnames else {}
                 if self._trace:
                     logger.info("pywatt plugin hook %s -> %s", hook_name, plugin)
                 try:
                     impl.function(**kwargs)
-                except PluginError:
-                    raise
                 except Exception as exc:
-                    raise PluginError(
-                        f"plugin {plugin!r} failed in {hook_name}: {type(exc).__name__}: {exc}"
-                    ) from exc
+                    error = (
+                        exc
+                        if isinstance(exc, PluginError)
+                        else PluginError(
+                            f"plugin {plugin!r} failed in {hook_name}: {type(exc).__name__}: {exc}"
+                        )
+                    )
+                    error.__cause__ = exc if error is not exc else exc.__cause__
+                    self._contain(plugin, error)
+
+    def _contain(self, plugin: str, error: PluginError) -> None:
+        """Take a plugin out of service: its names raise ``error``; other plugins go on."""
+        logger.error("%s (%s)", error, f"skip it with PYWATT_DISABLED_PLUGINS={plugin}")
+        info = next((i for i in self._infos if i[0] == plugin), (plugin, "?", None, None))
+        self.broken.append(BrokenPlugin(info[0], info[1], info[2], info[3], error))
+        for reg in self._registries():
+            for name in self._registered.get(plugin, {}).get(reg.kind, []):
+                reg._break(name, error)
+            if isinstance(error, DuplicateComponentError) and reg.kind == error.kind:
+                reg._break(error.name, error)
 
     def _register_for(self, reg: Registry[Any], plugin: str) -> Callable[[str, Any], None]:
         def register(name: str, component: Any) -> None:
@@ -279,39 +362,65 @@ def build_plugins(
     if entry_points is None:
         entry_points = md.entry_points(group=ENTRY_POINT_GROUP)
     infos: list[tuple[str, str, str | None, str | None]] = []
+    broken: list[BrokenPlugin] = []
     seen: dict[str, str] = {}
     for ep in sorted(entry_points, key=lambda e: (e.name, e.value)):
         if ep.name in disabled or (allowed is not None and ep.name not in allowed):
             logger.debug("pywatt plugin %r skipped by PYWATT_* settings", ep.name)
             continue
         dist, version = _dist_of(ep)
+        error: PluginError | None = None
         if ep.name in seen:
-            raise PluginError(
+            error = PluginError(
                 f"plugin name {ep.name!r} is declared by both {seen[ep.name]!r} and "
                 f"{dist or ep.value!r}"
             )
-        seen[ep.name] = dist or ep.value
-        try:
-            plugin = ep.load()
-        except Exception as exc:
-            raise PluginLoadError(
-                ep.name, dist or "<unknown>", version or "<unknown>", exc
-            ) from exc
-        _register(pm, ep.name, plugin)
-        infos.append((ep.name, ep.value, dist, version))
+        else:
+            seen[ep.name] = dist or ep.value
+            try:
+                _register(pm, ep.name, ep.load())
+            except PluginError as exc:
+                error = exc
+            except Exception as exc:
+                error = PluginLoadError(ep.name, dist or "<unknown>", version or "<unknown>", exc)
+                error.__cause__ = exc
+        if error is None:
+            infos.append((ep.name, ep.value, dist, version))
+        else:
+            logger.error("%s (skip it with PYWATT_DISABLED_PLUGINS=%s)", error, ep.name)
+            broken.append(BrokenPlugin(ep.name, ep.value, dist, version, error))
     for name, plugin in extra:
         _register(pm, name, plugin)
         infos.append((name, getattr(plugin, "__name__", repr(plugin)), None, None))
-    try:
-        pm.check_pending()
-    except pluggy.PluginValidationError as exc:
-        raise PluginError(f"plugin {exc.plugin!r} implements an unknown hook: {exc}") from exc
+    for name, hook in _unknown_hooks(pm):
+        error = PluginError(f"plugin {name!r} implements an unknown hook {hook!r}{_suggest(hook)}")
+        logger.error("%s (skip it with PYWATT_DISABLED_PLUGINS=%s)", error, name)
+        pm.unregister(name=name)
+        info = next(i for i in infos if i[0] == name)
+        infos.remove(info)
+        broken.append(BrokenPlugin(*info, error))
     trace = _env_flag("PYWATT_TRACE_PLUGINS", env)
     if trace:
         _ensure_trace_output()
         pm.trace.root.setwriter(lambda msg: logger.info("pywatt plugin trace: %s", msg.rstrip()))
         pm.enable_tracing()
-    return Plugins(pm, infos, trace=trace)
+    return Plugins(pm, infos, trace=trace, broken=broken)
+
+
+def _unknown_hooks(pm: pluggy.PluginManager) -> list[tuple[str, str]]:
+    """``(plugin, hook)`` for every ``pywatt_*`` implementation with no hookspec."""
+    found = []
+    for name in pm.hook.__dict__:
+        caller = getattr(pm.hook, name)
+        if name.startswith("pywatt_") and not caller.has_spec():
+            found += [(impl.plugin_name, name) for impl in caller.get_hookimpls()]
+    return sorted(set(found))
+
+
+def _suggest(hook: str) -> str:
+    known = [n for n in dir(hookspecs) if n.startswith("pywatt_")]
+    close = difflib.get_close_matches(hook, known, n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def _ensure_trace_output() -> None:

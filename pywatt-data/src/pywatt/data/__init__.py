@@ -18,25 +18,31 @@ from pywatt.data.cache import (
 # --- database ---
 from pywatt.data.database import Database, DatabaseSettings, Transaction, open_database
 from pywatt.data.errors import (
+    CacheOutcomeUnknownError,
     DatabaseConfigError,
     DatabaseConnectionError,
     DatabaseError,
     DatabaseIntegrityError,
+    DatabaseOutcomeUnknownError,
     DatabaseParameterError,
     DatabaseQueryError,
     DatabaseTimeoutError,
+    OutcomeUnknownError,
+    StatementRewriteError,
     TransactionClosedError,
 )
 
 __all__ = [
     "Cache",
     "CacheConfig",
+    "CacheOutcomeUnknownError",
     "CacheStats",
     "Database",
     "DatabaseConfigError",
     "DatabaseConnectionError",
     "DatabaseError",
     "DatabaseIntegrityError",
+    "DatabaseOutcomeUnknownError",
     "DatabaseParameterError",
     "DatabaseQueryError",
     "DatabaseSettings",
@@ -45,7 +51,9 @@ __all__ = [
     "FileCacheConfig",
     "MemcachedCacheConfig",
     "MemoryCacheConfig",
+    "OutcomeUnknownError",
     "RedisCacheConfig",
+    "StatementRewriteError",
     "Transaction",
     "TransactionClosedError",
     "open_cache",

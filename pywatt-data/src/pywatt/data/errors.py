@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from pywatt.core.errors import ConfigError, PyWattError
+from pywatt.core.errors import CacheBackendError, ConfigError, PyWattError
+
+
+class OutcomeUnknownError(PyWattError):
+    """The connection died after a non-idempotent operation was sent: it may or may not have
+    been applied, so it is not retried. Check the data before repeating the operation."""
+
 
 # --- database -------------------------------------------------------------------------------
 
@@ -42,5 +48,20 @@ class DatabaseIntegrityError(DatabaseQueryError):
     """The statement broke a constraint (unique, foreign key, not null)."""
 
 
+class DatabaseOutcomeUnknownError(OutcomeUnknownError, DatabaseConnectionError):
+    """The connection was lost during a write (or its commit): it may have been applied."""
+
+
+class StatementRewriteError(DatabaseQueryError):
+    """The proxy cannot find the placeholders of a statement safely, so it refuses to send it."""
+
+
 class TransactionClosedError(DatabaseError):
     """A transaction object was used after its ``async with`` block ended."""
+
+
+# --- cache ----------------------------------------------------------------------------------
+
+
+class CacheOutcomeUnknownError(OutcomeUnknownError, CacheBackendError):
+    """The connection died during a non-idempotent cache command (increment, set_nx, ...)."""

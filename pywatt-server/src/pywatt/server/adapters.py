@@ -49,7 +49,11 @@ class StarletteAdapter:
         if not callable(app):
             raise ServerError(f"the starlette adapter needs an ASGI app, not {type(app).__name__}")
         if hasattr(app, "routes"):
-            return AsgiRunner(app, discover=lambda: starlette_endpoints(app))
+            return AsgiRunner(
+                app,
+                discover=lambda: starlette_endpoints(app),
+                enforced=lambda: starlette_endpoints(app, enforced_only=True),
+            )
         return AsgiRunner(app)
 
 
@@ -58,7 +62,8 @@ class FlaskRunner(AsgiRunner):
 
     def __init__(self, wsgi_app: Any, asgi_app: Any, *, is_flask: bool) -> None:
         discover = (lambda: flask_endpoints(wsgi_app)) if is_flask else None
-        super().__init__(asgi_app, discover=discover)
+        enforced = (lambda: flask_endpoints(wsgi_app, enforced_only=True)) if is_flask else None
+        super().__init__(asgi_app, discover=discover, enforced=enforced)
         self.wsgi_app = wsgi_app
         self._is_flask = is_flask
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
+from pywatt.core.errors import ConfigError
 from pywatt.core.serving import DiscoveredEndpoint, HttpExchangeRequest, HttpExchangeResponse
 from pywatt.server._lifespan import Lifespan
 from pywatt.server._shield import ErrorShield, error_response, logger
@@ -174,8 +175,10 @@ class AsgiRunner:
         app: ASGIApp,
         *,
         discover: Callable[[], list[DiscoveredEndpoint]] | None = None,
+        enforced: Callable[[], list[DiscoveredEndpoint]] | None = None,
     ) -> None:
         self.app = app
+        self._enforced = enforced
         self.state: dict[str, Any] = {}
         self._shielded = ErrorShield(app, self.state)
         self._discover = discover
@@ -232,3 +235,21 @@ class AsgiRunner:
 
     def endpoints(self) -> list[DiscoveredEndpoint]:
         return self._discover() if self._discover is not None else []
+
+    def check_announced(self, announced: Sequence[Any]) -> None:
+        """Refuse to start when an endpoint is announced with ``auth`` nothing enforces."""
+        claimed = [(e.path, e.auth) for e in announced if getattr(e, "auth", None)]
+        if not claimed:
+            return
+        found = self._enforced() if self._enforced is not None else []
+        enforced = {(e.path, e.auth) for e in found}
+        missing = [
+            f"{path} (auth {auth!r})" for path, auth in claimed if (path, auth) not in enforced
+        ]
+        if missing:
+            raise ConfigError(
+                "announced as protected but nothing protects: "
+                + ", ".join(missing)
+                + ". Protect them with pywatt-auth (require_jwt, @jwt_required, protect) "
+                "or announce them without auth."
+            )

@@ -1,8 +1,10 @@
 """Database connections behind ``service_operation`` Database calls.
 
 The default is a SQLite file owned by the orchestrator (stdlib ``sqlite3`` in worker threads);
-with ``database_url`` set, ``pywatt.data.open_database`` serves instead. Both take the wire's
-positional ``?`` parameters.
+with ``database_url`` set, ``pywatt.data.open_database`` serves instead. The wire's SQL is in the
+database's own positional style (``?`` for SQLite and MySQL, ``$1`` for PostgreSQL, as the
+reference's vectors show) and is never rewritten here: the driver or the server parses it and
+binds the values (``execute_native``), so no value is ever quoted into it.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 import anyio
 
@@ -23,10 +25,17 @@ if TYPE_CHECKING:
 
     from pywatt.data import Database, Transaction
 
-__all__ = ["DataDatabaseConnection", "DbConnection", "SqliteConnection", "jsonable", "to_named"]
+__all__ = ["DataDatabaseConnection", "DbConnection", "SqliteConnection", "jsonable"]
 
 T = TypeVar("T")
 Row = dict[str, Any]
+
+
+class _NativeQueries(Protocol):
+    """What ``pywatt.data``'s SQLAlchemy databases and transactions offer the wire."""
+
+    async def execute_native(self, sql: str, values: list[Any]) -> int: ...
+    async def fetch_native(self, sql: str, values: list[Any]) -> list[Row]: ...
 
 
 class DbConnection(Protocol):
@@ -148,29 +157,6 @@ class SqliteConnection:
         await self._run(run)
 
 
-def to_named(sql: str, params: list[Any]) -> tuple[str, dict[str, Any]]:
-    """``?`` placeholders (outside quotes) → ``:p1, :p2, ...`` for ``pywatt.data``."""
-    out: list[str] = []
-    named: dict[str, Any] = {}
-    quote: str | None = None
-    for ch in sql:
-        if quote is not None:
-            quote = None if ch == quote else quote
-        elif ch in ("'", '"'):
-            quote = ch
-        elif ch == "?":
-            index = len(named)
-            if index >= len(params):
-                raise ValueError(f"the query has more placeholders than the {len(params)} params")
-            named[f"p{index + 1}"] = params[index]
-            out.append(f":p{index + 1}")
-            continue
-        out.append(ch)
-    if len(named) != len(params):
-        raise ValueError(f"the query has {len(named)} placeholders but {len(params)} params")
-    return "".join(out), named
-
-
 class DataDatabaseConnection:
     """A ``pywatt.data`` database shared by every connection id of one orchestrator."""
 
@@ -178,21 +164,24 @@ class DataDatabaseConnection:
         self._db = database
         self._txs: dict[str, tuple[AbstractAsyncContextManager[Transaction], Transaction]] = {}
 
-    def _target(self, tx: str | None) -> Database | Transaction:
+    def _target(self, tx: str | None) -> _NativeQueries:
+        target: Database | Transaction
         if tx is None:
-            return self._db
-        try:
-            return self._txs[tx][1]
-        except KeyError:
-            raise ValueError(f"no open transaction {tx!r}") from None
+            target = self._db
+        else:
+            try:
+                target = self._txs[tx][1]
+            except KeyError:
+                raise ValueError(f"no open transaction {tx!r}") from None
+        if not hasattr(target, "execute_native"):
+            raise ValueError(f"the {self._db.backend} backend cannot run wire SQL as it is")
+        return cast("_NativeQueries", target)
 
     async def execute(self, sql: str, params: list[Any], tx: str | None) -> int:
-        text, named = to_named(sql, check_params(params))
-        return await self._target(tx).execute(text, named)
+        return await self._target(tx).execute_native(sql, check_params(params))
 
     async def query(self, sql: str, params: list[Any], tx: str | None) -> list[Row]:
-        text, named = to_named(sql, check_params(params))
-        rows = await self._target(tx).fetch_all(text, named)
+        rows = await self._target(tx).fetch_native(sql, check_params(params))
         return [{k: jsonable(v) for k, v in row.items()} for row in rows]
 
     async def begin(self) -> str:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from anyio.abc import ByteReceiveStream, Process
 
+from pywatt.core._lines import DEFAULT_MAX_LINE, LineSplitter, OversizedLine
 from pywatt.core._reply import Reply as Pending
 from pywatt.core._reply import wait_any
 from pywatt.core.errors import (
@@ -43,6 +44,8 @@ if TYPE_CHECKING:
 __all__ = ["ModuleHandle", "OrchestratorHttpResponse"]
 
 STDERR_TAIL = 20
+#: Log lines are cut at 1 MiB; protocol lines have the module side's cap.
+_MAX_LOG_LINE = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -408,24 +411,25 @@ class ModuleHandle:
     # -- readers --------------------------------------------------------------------------
 
     async def _read_stdout(self, stream: ByteReceiveStream) -> None:
-        buffer = bytearray()
+        lines = LineSplitter(DEFAULT_MAX_LINE)
         async for chunk in _chunks(stream):
-            buffer += chunk
-            while (end := buffer.find(b"\n")) >= 0:
-                line = bytes(buffer[:end])
-                del buffer[: end + 1]
+            for line in lines.feed(chunk):
+                if isinstance(line, OversizedLine):
+                    self._orch._report(self.module_id, "WARN", f"stdout: {line}")
+                    continue
                 await self.handle_line(line)
 
     async def _read_stderr(self, run: _Run, stream: ByteReceiveStream) -> None:
-        buffer = bytearray()
+        lines = LineSplitter(_MAX_LOG_LINE)
         try:
             async for chunk in _chunks(stream):
-                buffer += chunk
-                while (end := buffer.find(b"\n")) >= 0:
-                    self._add_log(run, buffer[:end].decode("utf-8", errors="replace"))
-                    del buffer[: end + 1]
-            if buffer:
-                self._add_log(run, buffer.decode("utf-8", errors="replace"))
+                for line in lines.feed(chunk):
+                    if isinstance(line, OversizedLine):
+                        line = line.head + b"... [" + str(line).encode() + b"]"
+                    self._add_log(run, line.decode("utf-8", errors="replace"))
+            rest = lines.take_rest()
+            if rest:
+                self._add_log(run, rest.decode("utf-8", errors="replace"))
         finally:
             run.stderr_done.set()
 
@@ -440,17 +444,18 @@ class ModuleHandle:
         old, self._log_event = self._log_event, anyio.Event()
         old.set()
 
-    async def handle_line(self, line: bytes) -> ModuleToOrchestrator | StdioHttpResponse | None:
+    async def handle_line(
+        self, line: bytes | bytearray
+    ) -> ModuleToOrchestrator | StdioHttpResponse | None:
         """Parse and act on one stdout line; returns what it was read as (None if unusable)."""
         from pywatt.core.messages import decode_module_line
 
-        text = line.rstrip()
-        if not text:
+        if not line or line.isspace():
             return None
         try:
-            msg = decode_module_line(text)
+            msg = decode_module_line(line)
         except ProtocolError as exc:
-            shown = text[:200].decode("utf-8", errors="replace")
+            shown = bytes(line[:200]).decode("utf-8", errors="replace")
             self.stdout_errors.append(shown)
             self._orch._report(self.module_id, "WARN", f"unreadable stdout line: {exc}", line=shown)
             return None

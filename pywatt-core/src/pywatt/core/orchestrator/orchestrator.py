@@ -45,6 +45,8 @@ class Orchestrator:
     ) -> None:
         self.secrets = secrets if secrets is not None else SecretSource()
         self.services = services if services is not None else ServiceBackends()
+        if self.services.secrets is None:
+            self.services.secrets = self.secrets
         self.log_sink: LogSink = log_sink if log_sink is not None else print_log
         self.orchestrator_api = orchestrator_api
         self.stop_timeout = stop_timeout

@@ -19,10 +19,12 @@ from pywatt.core.orchestrator._databases import (
     DbConnection,
     SqliteConnection,
 )
+from pywatt.core.orchestrator._jwt import JwtService
 from pywatt.core.orchestrator._memcache import MemoryCache
 
 if TYPE_CHECKING:
     from pywatt.core.messages import ServiceOperation, ServiceRequest
+    from pywatt.core.orchestrator.secrets import SecretSource
 
 __all__ = ["ServiceBackends"]
 
@@ -30,11 +32,12 @@ logger = logging.getLogger("pywatt.core.orchestrator")
 
 
 class ServiceBackends:
-    """Database and Cache services the dev orchestrator offers its modules.
+    """Database, Cache and Jwt services the dev orchestrator offers its modules.
 
     :param database_url: serve Database through ``pywatt.data.open_database(url)``;
         by default a SQLite file in a temporary directory (or ``sqlite_path``).
     :param cache_url: serve Cache through ``pywatt.data.open_cache(url)``; by default in memory.
+    :param jwt_secret: the secret holding the Jwt service's keys (needs pywatt-auth).
     """
 
     def __init__(
@@ -43,8 +46,13 @@ class ServiceBackends:
         database_url: str | None = None,
         cache_url: str | None = None,
         sqlite_path: str | None = None,
+        jwt_secret: str = "JWT_SECRET",
     ) -> None:
         self.database_url = database_url
+        self.jwt_secret = jwt_secret
+        #: Set by the orchestrator: where the Jwt service reads its keys.
+        self.secrets: SecretSource | None = None
+        self._jwt: JwtService | None = None
         self.cache_url = cache_url
         self._sqlite_path = sqlite_path
         self._tempdir: tempfile.TemporaryDirectory[str] | None = None
@@ -77,23 +85,39 @@ class ServiceBackends:
                 self._cache = MemoryCache()
         return self._cache
 
+    def _jwt_service(self) -> JwtService:
+        if self._jwt is None:
+            from pywatt.core.orchestrator.secrets import SecretSource
+
+            self._jwt = JwtService(self.secrets or SecretSource(), self.jwt_secret)
+        return self._jwt
+
     async def handle_request(self, msg: ServiceRequest) -> tuple[bool, str | None, str | None]:
         """``(success, connection_id, error)`` for one ``service_request``."""
         kind = msg.service_type
         try:
             if kind == "Database":
                 connection_id = f"conn-db-{uuid.uuid4()}"
-                self._db_connections[connection_id] = self._new_db_connection()
+                conn = self._new_db_connection()
+                asked = msg.config.get("db_type") if isinstance(msg.config, dict) else None
+                served = self._database.backend if self._database is not None else "sqlite"
+                if asked not in (None, served):
+                    # The wire SQL's placeholder style follows db_type ('?' or '$1').
+                    return False, None, f"this orchestrator serves {served}, not {asked!r}"
+                self._db_connections[connection_id] = conn
             elif kind == "Cache":
                 self._cache_backend()
                 connection_id = f"conn-cache-{uuid.uuid4()}"
                 self._cache_connections.add(connection_id)
+            elif kind == "Jwt":
+                connection_id = self._jwt_service().connect(msg.config)
             else:
                 name = kind if isinstance(kind, str) else f"Custom {kind.name!r}"
                 return False, None, f"the dev orchestrator offers no {name} service"
         except Exception as exc:
             logger.warning("service_request %s failed: %s", msg.id, exc)
-            return False, None, f"{type(exc).__name__}: {exc}"
+            text = str(exc) if isinstance(exc, ServiceError) else f"{type(exc).__name__}: {exc}"
+            return False, None, text
         return True, connection_id, None
 
     async def handle_operation(self, msg: ServiceOperation) -> tuple[bool, Any, str | None]:
@@ -104,6 +128,9 @@ class ServiceBackends:
                 return True, await self._database_op(msg.connection_id, msg.operation, params), None
             if msg.service_type == "Cache":
                 return True, await self._cache_op(msg.connection_id, msg.operation, params), None
+            if msg.service_type == "Jwt":
+                jwt = self._jwt_service()
+                return True, await jwt.operation(msg.connection_id, msg.operation, params), None
             raise ServiceError(f"no service of type {msg.service_type!r}")
         except Exception as exc:
             text = str(exc) if isinstance(exc, ServiceError) else f"{type(exc).__name__}: {exc}"

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import anyio
 
+from pywatt.core._lines import DEFAULT_MAX_LINE, LineSplitter, OversizedLine
 from pywatt.core._stdio import MemorySink, MemorySource
 from pywatt.core.channel import ControlChannel
 from pywatt.core.proxy import ServiceClient
@@ -92,12 +93,12 @@ async def _orchestrator_side(
             return
         await lines_out.send(reply + b"\n")
 
-    buf = b""
+    lines = LineSplitter(DEFAULT_MAX_LINE)
     # Like the real orchestrator, every request is answered in its own task: a slow one
     # (a transaction waiting for a lock) must not hold up the others.
     async with anyio.create_task_group() as tg:
         async for chunk in lines_in:
-            buf += chunk
-            *lines, buf = buf.split(b"\n")
-            for line in lines:
+            for line in lines.feed(chunk):
+                if isinstance(line, OversizedLine):
+                    raise line
                 tg.start_soon(answer, decode_m2o(line))

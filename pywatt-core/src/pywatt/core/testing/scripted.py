@@ -6,6 +6,7 @@ with no subprocess and no real stdin/stdout.
 
 from __future__ import annotations
 
+import collections
 import json
 from collections.abc import Mapping
 from types import TracebackType
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from anyio.abc import ObjectReceiveStream, ObjectSendStream, TaskGroup
 
+from pywatt.core._lines import DEFAULT_MAX_LINE, LineSplitter, OversizedLine
 from pywatt.core._stdio import MemorySink, MemorySource
 
 if TYPE_CHECKING:
@@ -49,7 +51,8 @@ class ScriptedOrchestrator:
         self.send_init = send_init
         self.lines: list[bytes] = []
         self.exit_code: int | None = None
-        self._buf = bytearray()
+        self._splitter = LineSplitter(DEFAULT_MAX_LINE)
+        self._ready: collections.deque[bytes] = collections.deque()
         self._tg: TaskGroup | None = None
         self._to_module: ObjectSendStream[bytes]
         self._from_module: ObjectReceiveStream[bytes]
@@ -113,13 +116,16 @@ class ScriptedOrchestrator:
     async def receive_line(self, timeout: float = 5.0) -> bytes:
         """The module's next stdout line, without its newline."""
         with anyio.fail_after(timeout):
-            while b"\n" not in self._buf:
+            while not self._ready:
                 try:
-                    self._buf += await self._from_module.receive()
+                    chunk = await self._from_module.receive()
                 except anyio.EndOfStream:
                     raise EOFError("module closed stdout") from None
-        line, _, rest = bytes(self._buf).partition(b"\n")
-        self._buf[:] = rest
+                for item in self._splitter.feed(chunk):
+                    if isinstance(item, OversizedLine):
+                        raise item
+                    self._ready.append(bytes(item))
+        line = self._ready.popleft()
         self.lines.append(line)
         return line
 

@@ -20,13 +20,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import anyio
 import anyio.to_thread
 from pymemcache.client.base import PooledClient
-from pymemcache.exceptions import MemcacheError
+from pymemcache.exceptions import MemcacheError, MemcacheUnexpectedCloseError
 
 from pywatt.core.errors import CacheBackendError
 from pywatt.data.cache._keys import memcached_key
 from pywatt.data.cache._numbers import incremented
 from pywatt.data.cache._threaded import ThreadedStoreCache
 from pywatt.data.cache.base import BackendStats
+from pywatt.data.errors import CacheOutcomeUnknownError
 
 if TYPE_CHECKING:
     from pywatt.data.cache.config import MemcachedCacheConfig
@@ -36,6 +37,9 @@ __all__ = ["MemcachedCache"]
 _T = TypeVar("_T")
 _THIRTY_DAYS = 30 * 24 * 3600
 _GEN_PREFIX = "__pywatt_gen__"
+#: Store operations that may have been applied when their connection is lost (``lock`` is
+#: ``set_nx``): they raise CacheOutcomeUnknownError rather than a plain backend error.
+_NOT_IDEMPOTENT = frozenset({"set_nx", "get_set", "increment"})
 
 
 def _expire(ttl: float | None) -> int:
@@ -192,10 +196,18 @@ class MemcachedCache(ThreadedStoreCache):
         self._store = _Store(self.client)
 
     async def _run(self, func: Callable[..., _T], *args: object) -> _T:
+        """Run a store operation; nothing is ever retried (pymemcache does not either)."""
         try:
             return await anyio.to_thread.run_sync(func, *args, limiter=self._limiter)
         except (MemcacheError, OSError) as exc:
             where = f"{self.config.host}:{self.config.port}"
+            lost = isinstance(exc, (MemcacheUnexpectedCloseError, OSError))
+            sent = not isinstance(exc, ConnectionRefusedError)
+            if lost and sent and getattr(func, "__name__", "") in _NOT_IDEMPOTENT:
+                raise CacheOutcomeUnknownError(
+                    f"memcached {where}: the connection was lost during {func.__name__}; it "
+                    f"may or may not have been applied (outcome unknown): {exc}"
+                ) from exc
             raise CacheBackendError(f"memcached {where}: {type(exc).__name__}: {exc}") from exc
 
     async def _stats(self, prefix: str) -> BackendStats:

@@ -3,6 +3,10 @@
 A module running under an orchestrator can use it with no credentials of its own. Operation
 names and parameter shapes follow PROTOCOL.md §7.3.2: values travel as standard base64,
 TTLs in whole seconds.
+
+Nothing is retried here. When no answer comes back, or the orchestrator reports that its own
+backend lost the connection mid-command, ``increment``, ``set_nx``, ``get_set`` and ``lock``
+raise :class:`~pywatt.data.errors.CacheOutcomeUnknownError`: they may have been applied.
 """
 
 from __future__ import annotations
@@ -22,11 +26,15 @@ from pywatt.core.errors import (
     ServiceTimeoutError,
 )
 from pywatt.data.cache.base import BackendStats, Cache, check_ttl
+from pywatt.data.errors import CacheOutcomeUnknownError, OutcomeUnknownError
 
 if TYPE_CHECKING:
     from pywatt.core.proxy import ServiceClient
 
 __all__ = ["ProxyCache"]
+
+#: Operations whose repetition, or whose unanswered first run, changes what is stored.
+_NOT_IDEMPOTENT = frozenset({"set_nx", "get_set", "increment", "lock"})
 
 
 def _b64(value: bytes) -> str:
@@ -93,6 +101,15 @@ class ProxyCache(Cache):
         try:
             return await client.operation(self._connection, "Cache", operation, params)
         except ServiceError as exc:
+            # The orchestrator names its error's type; a timeout means no answer at all.
+            unknown = "OutcomeUnknownError" in str(exc) or (
+                isinstance(exc, ServiceTimeoutError) and operation in _NOT_IDEMPOTENT
+            )
+            if unknown:
+                raise CacheOutcomeUnknownError(
+                    f"proxy cache {operation}: it may or may not have been applied "
+                    f"(outcome unknown): {exc}"
+                ) from exc
             raise CacheBackendError(f"proxy cache {operation} failed: {exc}") from exc
 
     async def lock(self, key: str, ttl: float) -> str | None:
@@ -143,6 +160,8 @@ class ProxyCache(Cache):
             result = await self._call("increment", {"delta": delta, "key": key})
         except CacheBackendError as exc:
             cause = exc.__cause__
+            if isinstance(exc, OutcomeUnknownError):
+                raise
             if isinstance(cause, ServiceError) and not isinstance(cause, ServiceTimeoutError):
                 # The orchestrator answered and refused: the stored value is no integer (or
                 # would overflow), the one way a reachable cache fails an increment.

@@ -6,17 +6,25 @@ overflow), ``acquire_timeout`` is ``pool_timeout``, ``max_lifetime`` is ``pool_r
 connections, so ``min_connections`` only sets how many connections :meth:`connect` opens up
 front, and ``idle_timeout`` is not enforced (``max_lifetime`` still bounds a connection's age).
 
-A statement outside a transaction whose connection turns out to be lost is run once more on a
-fresh connection. If the connection died during the commit itself, the first run may already
-have been applied, so a non-idempotent write can land twice; put such writes in a transaction,
-where nothing is ever retried.
+A read outside a transaction (SELECT, SHOW, EXPLAIN...) whose connection turns out to be lost
+is run once more on a fresh connection. A write is never run again: the connection may have
+died during its commit, after the server applied it, so it raises
+:class:`~pywatt.data.errors.DatabaseOutcomeUnknownError` instead. So does a transaction whose
+connection is lost during its COMMIT; one lost before it is rolled back by the server.
+
+``execute_native``/``fetch_native`` take SQL in the database's own positional style with a
+list of values (what the proxy wire carries) and never rewrite it: the server (or SQLite)
+parses the statement and binds the values; on MariaDB and MySQL through a server-side prepared
+statement, so no value is ever quoted into the caller's SQL. MySQL statements with parameters
+take that path too (their ``:name`` placeholders found by the dialect's tokenizer), because
+aiomysql would otherwise quote the values into the SQL text.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, TypeVar
 
@@ -28,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 from sqlalchemy.sql.elements import TextClause
 
+from pywatt.data.database._statements import checked_params, is_read, to_positional
 from pywatt.data.database.base import (
     Database,
     DatabaseSettings,
@@ -42,6 +51,7 @@ from pywatt.data.errors import (
     DatabaseConnectionError,
     DatabaseError,
     DatabaseIntegrityError,
+    DatabaseOutcomeUnknownError,
     DatabaseParameterError,
     DatabaseQueryError,
     DatabaseTimeoutError,
@@ -54,6 +64,8 @@ logger = logging.getLogger("pywatt.data.database")
 
 T = TypeVar("T")
 _Op = Callable[[CursorResult[Any]], T]
+#: One statement run on a connection.
+_Stmt = Callable[[Connection], CursorResult[Any]]
 
 #: backend name -> (SQLAlchemy dialect, async driver)
 _DIALECTS = {
@@ -114,24 +126,53 @@ def _statement(sql: str) -> tuple[TextClause, frozenset[str]]:
 def _prepare(sql: str, params: Params | None) -> tuple[TextClause, Params]:
     """Check the statement and its parameters before any connection is taken."""
     if not isinstance(sql, str):
-        raise DatabaseParameterError(f"sql must be a str, got {type(sql).__name__}")
-    if params is None:
-        params = {}
-    elif not isinstance(params, Mapping):
-        raise DatabaseParameterError(
-            f"params must be a mapping of placeholder names to values, got "
-            f"{type(params).__name__}; write ':name' placeholders in the SQL"
-        )
+        checked_params(sql, params, set())  # raises for the type
     clause, names = _statement(sql)
-    if params.keys() != names:
-        missing = sorted(names - params.keys())
-        if missing:
-            raise DatabaseParameterError(f"no value for placeholder(s) {', '.join(missing)}")
-        unused = sorted(str(k) for k in params.keys() - names)
-        raise DatabaseParameterError(
-            f"parameter(s) {', '.join(unused)} have no ':name' placeholder in the SQL"
-        )
-    return clause, params
+    return clause, checked_params(sql, params, names)
+
+
+def _text_statement(clause: TextClause, params: Params) -> _Stmt:
+    return lambda conn: conn.execute(clause, params)
+
+
+def _named_statement(backend: str, sql: str, params: Params | None) -> _Stmt:
+    """A ``:name`` statement, checked before any connection is taken."""
+    if backend == "mysql" and params:
+        # aiomysql quotes values into the SQL text, so a ':name' that SQLAlchemy's text() finds
+        # inside a literal ('%:q%') would have a quoted value pasted into the middle of that
+        # literal. The dialect's tokenizer leaves literals alone, and the server binds.
+        return _native_statement(*to_positional(sql, params, backend))
+    clause, bound = _prepare(sql, params)
+    return _text_statement(clause, bound)
+
+
+def _native_statement(sql: str, values: Sequence[Any]) -> _Stmt:
+    """The caller's SQL as it is, bound by the driver (SQLite, asyncpg) or by the server."""
+    if not isinstance(sql, str):
+        raise DatabaseParameterError(f"sql must be a str, got {type(sql).__name__}")
+    args = tuple(values)
+
+    def run(conn: Connection) -> CursorResult[Any]:
+        if conn.dialect.name != "mysql":
+            return conn.exec_driver_sql(sql, args)
+        # aiomysql would quote values into the SQL text itself; instead the server parses the
+        # caller's SQL and binds the values. The driver only quotes whole values into these
+        # fixed statements.
+        marks = ", ".join(["%s"] * len(args))
+        if getattr(conn.dialect, "is_mariadb", False):
+            using = f" USING {marks}" if args else ""
+            return conn.exec_driver_sql(f"EXECUTE IMMEDIATE %s{using}", (sql, *args))
+        conn.exec_driver_sql("PREPARE pywatt_stmt FROM %s", (sql,))
+        try:
+            names = ", ".join(f"@pywatt_{i}" for i in range(len(args)))
+            if args:
+                sets = ", ".join(f"@pywatt_{i} = %s" for i in range(len(args)))
+                conn.exec_driver_sql(f"SET {sets}", args)
+            return conn.exec_driver_sql("EXECUTE pywatt_stmt" + (f" USING {names}" if args else ""))
+        finally:
+            conn.exec_driver_sql("DEALLOCATE PREPARE pywatt_stmt")
+
+    return run
 
 
 def _rowcount(result: CursorResult[Any]) -> int:
@@ -238,10 +279,10 @@ class SqlAlchemyDatabase(Database):
                 f"cannot connect to {self.url}: {driver}", driver_message=driver
             ) from exc
 
-    async def _once(self, op: _Op[T], clause: TextClause, params: Params) -> T:
+    async def _once(self, op: _Op[T], stmt: _Stmt) -> T:
         def work(sync_conn: Connection) -> T:
             with sync_conn.begin():
-                return op(sync_conn.execute(clause, params))
+                return op(stmt(sync_conn))
 
         conn = await self._acquire()
         try:
@@ -253,24 +294,40 @@ class SqlAlchemyDatabase(Database):
         await conn.close()
         return value
 
-    async def _run(self, op: _Op[T], sql: str, params: Params | None) -> T:
-        clause, bound = _prepare(sql, params)
+    async def _run(self, op: _Op[T], sql: str, stmt: _Stmt) -> T:
         try:
-            return await self._once(op, clause, bound)
+            return await self._once(op, stmt)
         except sa_exc.DBAPIError as exc:
             if not exc.connection_invalidated:
                 raise self._error(exc) from exc
+            if not is_read(sql, self.backend):
+                raise self._outcome_unknown(exc) from exc
             logger.warning(
-                "connection to %s lost (%s); retrying once on a fresh connection",
+                "connection to %s lost (%s); retrying the read once on a fresh connection",
                 self.url,
                 self._scrub(str(exc.orig)),
             )
-        except (sa_exc.SQLAlchemyError, OSError) as exc:
+        except OSError as exc:
+            if not is_read(sql, self.backend):
+                raise self._outcome_unknown(exc) from exc
+            raise self._error(exc) from exc
+        except sa_exc.SQLAlchemyError as exc:
             raise self._error(exc) from exc
         try:
-            return await self._once(op, clause, bound)
+            return await self._once(op, stmt)
         except (sa_exc.SQLAlchemyError, OSError) as exc:
             raise self._error(exc) from exc
+
+    def _outcome_unknown(self, exc: BaseException) -> DatabaseOutcomeUnknownError:
+        driver = self._scrub(str(getattr(exc, "orig", None) or exc).strip())
+        return DatabaseOutcomeUnknownError(
+            f"lost the connection to {self.url} during a write: it may or may not have been "
+            f"applied (outcome unknown), so it was not retried: {driver}",
+            driver_message=driver,
+        )
+
+    async def _text(self, op: _Op[T], sql: str, params: Params | None) -> T:
+        return await self._run(op, sql, _named_statement(self.backend, sql, params))
 
     async def connect(self) -> None:
         conns: list[AsyncConnection] = []
@@ -284,20 +341,28 @@ class SqlAlchemyDatabase(Database):
     # --- the API --------------------------------------------------------------------------
 
     async def execute(self, sql: str, params: Params | None = None) -> int:
-        return await self._run(_rowcount, sql, params)
+        return await self._text(_rowcount, sql, params)
 
     async def fetch_one(self, sql: str, params: Params | None = None) -> Row | None:
-        return await self._run(_first, sql, params)
+        return await self._text(_first, sql, params)
 
     async def fetch_all(self, sql: str, params: Params | None = None) -> list[Row]:
-        return await self._run(_all, sql, params)
+        return await self._text(_all, sql, params)
 
     async def fetch_value(self, sql: str, params: Params | None = None) -> Any:
-        return await self._run(_scalar, sql, params)
+        return await self._text(_scalar, sql, params)
+
+    async def execute_native(self, sql: str, values: Sequence[Any]) -> int:
+        """Run SQL in the database's own placeholder style (``?``/``$1``), values bound by it."""
+        return await self._run(_rowcount, sql, _native_statement(sql, values))
+
+    async def fetch_native(self, sql: str, values: Sequence[Any]) -> list[Row]:
+        """Every row of SQL in the database's own placeholder style."""
+        return await self._run(_all, sql, _native_statement(sql, values))
 
     async def ping(self) -> bool:
         try:
-            await self._run(_scalar, "SELECT 1", None)
+            await self._text(_scalar, "SELECT 1", None)
         except DatabaseError as exc:
             logger.info("ping of %s failed: %s", self.url, exc)
             return False
@@ -329,7 +394,11 @@ class SqlAlchemyDatabase(Database):
             try:
                 await conn.commit()
             except (sa_exc.SQLAlchemyError, OSError) as exc:
-                raise self._error(exc) from exc
+                lost = isinstance(exc, OSError) or (
+                    isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated
+                )
+                # The COMMIT may have reached the server before the connection died.
+                raise (self._outcome_unknown(exc) if lost else self._error(exc)) from exc
         finally:
             await self._discard(conn, rollback=False)
 
@@ -365,24 +434,32 @@ class _SqlAlchemyTransaction(Transaction):
         self._lock = anyio.Lock()
         self.finished = False
 
-    async def _run(self, op: _Op[T], sql: str, params: Params | None) -> T:
-        clause, bound = _prepare(sql, params)
+    async def _run(self, op: _Op[T], stmt: _Stmt) -> T:
         async with self._lock:
             if self.finished:
                 raise TransactionClosedError("the transaction has already ended")
             try:
-                return op(await self._conn.execute(clause, bound))
+                return await self._conn.run_sync(lambda conn: op(stmt(conn)))
             except (sa_exc.SQLAlchemyError, OSError) as exc:
                 raise self._db._error(exc) from exc
 
+    async def _text(self, op: _Op[T], sql: str, params: Params | None) -> T:
+        return await self._run(op, _named_statement(self._db.backend, sql, params))
+
     async def execute(self, sql: str, params: Params | None = None) -> int:
-        return await self._run(_rowcount, sql, params)
+        return await self._text(_rowcount, sql, params)
 
     async def fetch_one(self, sql: str, params: Params | None = None) -> Row | None:
-        return await self._run(_first, sql, params)
+        return await self._text(_first, sql, params)
 
     async def fetch_all(self, sql: str, params: Params | None = None) -> list[Row]:
-        return await self._run(_all, sql, params)
+        return await self._text(_all, sql, params)
 
     async def fetch_value(self, sql: str, params: Params | None = None) -> Any:
-        return await self._run(_scalar, sql, params)
+        return await self._text(_scalar, sql, params)
+
+    async def execute_native(self, sql: str, values: Sequence[Any]) -> int:
+        return await self._run(_rowcount, _native_statement(sql, values))
+
+    async def fetch_native(self, sql: str, values: Sequence[Any]) -> list[Row]:
+        return await self._run(_all, _native_statement(sql, values))

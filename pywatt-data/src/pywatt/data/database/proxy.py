@@ -3,8 +3,8 @@
 A module under an orchestrator can query a database it was never given credentials for.
 Operation names and parameter shapes follow PROTOCOL.md §7.3.2. The API is the same as every
 other backend (``:name`` placeholders with a mapping); the SQL is rewritten to the positional
-style of the remote database (``?`` for SQLite and MySQL, ``$1`` for PostgreSQL), because
-that is what the orchestrator binds.
+style of the remote database (``?`` for SQLite and MySQL, ``$1`` for PostgreSQL), found with
+that dialect's tokenizer, and the orchestrator hands it to the server, which binds the values.
 
 Bytes travel as standard base64 text and come back as text: the wire has no bytes type.
 """
@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import anyio
 
 from pywatt.core.errors import ServiceError, ServiceTimeoutError
+from pywatt.data.database import _statements
 from pywatt.data.database.base import (
     Database,
     DatabaseSettings,
@@ -36,6 +37,7 @@ from pywatt.data.errors import (
     DatabaseConnectionError,
     DatabaseError,
     DatabaseIntegrityError,
+    DatabaseOutcomeUnknownError,
     DatabaseParameterError,
     DatabaseQueryError,
     TransactionClosedError,
@@ -47,27 +49,15 @@ if TYPE_CHECKING:
 __all__ = ["ProxyDatabase", "proxy_backend", "to_positional"]
 
 _INTEGRITY = re.compile(r"IntegrityError|constraint|Duplicate entry|duplicate key", re.IGNORECASE)
+_OUTCOME_UNKNOWN = re.compile(r"OutcomeUnknownError")
 _REMOTE_TYPES = {"sqlite": "sqlite", "postgres": "postgres", "postgresql": "postgres"}
 _REMOTE_TYPES.update({"mysql": "mysql", "mariadb": "mysql"})
 
 
 def to_positional(sql: str, params: Params | None, db_type: str) -> tuple[str, list[Any]]:
-    """Rewrite ``:name`` placeholders to the remote's positional style, values in order."""
-    from sqlalchemy.dialects import mysql, postgresql, sqlite
-
-    from pywatt.data.database._sa import _prepare
-
-    clause, bound = _prepare(sql, params)
-    dialects: dict[str, Any] = {
-        "postgres": postgresql.dialect,
-        "mysql": mysql.dialect,
-        "sqlite": sqlite.dialect,
-    }
-    style = "numeric_dollar" if db_type == "postgres" else "qmark"
-    dialect = dialects[db_type](paramstyle=style)
-    compiled = clause.compile(dialect=dialect)
-    order = compiled.positiontup or []
-    return compiled.string, [_wire_value(bound[name]) for name in order]
+    """``:name`` placeholders in the remote's positional style, and the wire values in order."""
+    query, values = _statements.to_positional(sql, params, db_type)
+    return query, [_wire_value(v) for v in values]
 
 
 def _wire_value(value: Any) -> Any:
@@ -236,15 +226,28 @@ class ProxyDatabase(_ProxyQueries, Database):
                 connection_id, "Database", operation, params
             )
         except ServiceTimeoutError as exc:
-            raise DatabaseConnectionError(
-                f"proxy database {operation}: {exc}", driver_message=str(exc)
-            ) from exc
+            # No answer: a write (or a commit) may have been applied all the same.
+            lost: type[DatabaseError] = DatabaseConnectionError
+            if self._may_write(operation, params):
+                lost = DatabaseOutcomeUnknownError
+            raise lost(f"proxy database {operation}: {exc}", driver_message=str(exc)) from exc
         except ServiceError as exc:
-            # The orchestrator's error is text only; a constraint failure is the one kind
-            # callers branch on, and every driver names it recognisably.
+            # The orchestrator's error is text only; a constraint failure and an unknown
+            # outcome are the kinds callers branch on, and each is named recognisably.
             text = str(exc)
-            kind = DatabaseIntegrityError if _INTEGRITY.search(text) else DatabaseQueryError
+            kind: type[DatabaseError] = DatabaseQueryError
+            if _OUTCOME_UNKNOWN.search(text):
+                kind = DatabaseOutcomeUnknownError
+            elif _INTEGRITY.search(text):
+                kind = DatabaseIntegrityError
             raise kind(f"proxy database {operation} failed: {text}", driver_message=text) from exc
+
+    def _may_write(self, operation: str, params: dict[str, Any]) -> bool:
+        if operation == "transaction_commit":
+            return True
+        if operation not in ("execute", "query", "query_one"):
+            return False  # inside a transaction nothing is applied before its commit
+        return not _statements.is_read(str(params.get("query", "")), self.db_type)
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[Transaction]:
