@@ -137,3 +137,20 @@ def test_pywatt_models_sql_runs_from_the_pywatt_command(tmp_path: Path):
         "\tCONSTRAINT pk_pets PRIMARY KEY (id)\n"
         ")ENGINE=InnoDB;\n"
     )
+
+
+def test_discovering_plugins_imports_no_component_module():
+    # Every first-party plugin registers lazily: discovery alone, with everything installed,
+    # loads no web framework, no SQLAlchemy, no JOSE library and not the CLI.
+    code = (
+        "import sys; from pywatt.core.plugins import get_plugins; get_plugins(); "
+        "heavy = ('sqlalchemy', 'alembic', 'starlette', 'flask', 'joserfc', 'click', "
+        "'pywatt.comm.channel', 'pywatt.cli.main', 'pywatt.server.adapters'); "
+        "print(sorted(m for m in sys.modules if m.startswith(heavy)))"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYWATT_")}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

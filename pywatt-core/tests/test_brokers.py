@@ -92,3 +92,15 @@ async def test_a_delivery_settles_once():
     assert calls == ["nack 0.5", "ack"]
     assert first.settled
     assert second.settled
+
+
+def test_a_lazy_broker_is_checked_when_it_loads(monkeypatch):
+    from pywatt.core.plugins import lazy
+
+    plugins = _plugins(monkeypatch, lazy("builtins:object"))
+    assert "fake" in plugins.brokers  # registered by path: nothing imported yet
+    with pytest.raises(PluginError, match="registered broker 'fake', which"):
+        plugins.brokers.get("fake")
+    good = _plugins(monkeypatch, lazy("test_brokers_lazy_target:FakeBroker"))
+    monkeypatch.setitem(sys.modules, "test_brokers_lazy_target", sys.modules[__name__])
+    assert isinstance(broker_for_url("fake://h", good), FakeBroker)

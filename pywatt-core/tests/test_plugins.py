@@ -193,3 +193,39 @@ def test_importing_core_does_no_discovery():
         "import sys; assert 'pydantic' not in sys.modules, 'pydantic imported eagerly'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_lazy_components_import_on_first_lookup(monkeypatch):
+    from pywatt.core.plugins import lazy
+
+    module = types.ModuleType("fakeplug_lazy_impl")
+    module.Encoder = type("Encoder", (), {})  # type: ignore[attr-defined]
+    imported: list[str] = []
+
+    @hookimpl
+    def pywatt_register_encoders(register):
+        register("later", lazy("fakeplug_lazy_impl:Encoder", call=True))
+        register("missing", lazy("fakeplug_no_such_module_anywhere:Thing"))
+
+    ep = _fake_plugin(
+        monkeypatch, "fakeplug_lazy", pywatt_register_encoders=pywatt_register_encoders
+    )
+    real_import = __import__("importlib").import_module
+
+    def tracking_import(name, *args):
+        imported.append(name)
+        if name == "fakeplug_lazy_impl":
+            return module
+        return real_import(name, *args)
+
+    monkeypatch.setattr("importlib.import_module", tracking_import)
+    plugins = build_plugins(entry_points=[ep], env={})
+    assert plugins.encoders.names() == ["later", "missing"]
+    assert "fakeplug_lazy_impl" not in imported  # registering imported nothing
+    encoder = plugins.encoders.get("later")
+    assert isinstance(encoder, module.Encoder)
+    assert plugins.encoders.get("later") is encoder  # built once
+    # A lazy component that cannot be imported is contained: its lookup names plugin and path.
+    with pytest.raises(PluginError, match=r"plugin 'lazy': encoder 'missing' \(fakeplug_no_such"):
+        plugins.encoders.get("missing")
+    assert [name for name, _ in plugins.encoders.items()] == ["later"]

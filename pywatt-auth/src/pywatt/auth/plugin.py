@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from pywatt.core.hookspecs import Register
-from pywatt.core.plugins import hookimpl
+from pywatt.core.plugins import hookimpl, lazy
 
 
 @hookimpl
 def pywatt_register_authenticators(register: Register) -> None:
-    from pywatt.auth.authenticators import JwtAuthenticator
-    from pywatt.auth.delegated import ProxyAuthenticator
-
-    register("jwt", JwtAuthenticator)
-    register("proxy", ProxyAuthenticator)
+    # Imported on first use: joserfc loads only in a process that verifies tokens.
+    register("jwt", lazy("pywatt.auth.authenticators:JwtAuthenticator"))
+    register("proxy", lazy("pywatt.auth.delegated:ProxyAuthenticator"))

@@ -40,7 +40,15 @@ class PluginCommandGroup(click.Group):
         builtin = super().get_command(ctx, cmd_name)
         if builtin is not None:
             return builtin
-        found = self._plugin_commands().get(cmd_name)
+        # Only the command asked for is imported: `pywatt run` never loads another plugin's.
+        registry = get_plugins().commands
+        found: click.Command | None = None
+        if cmd_name in registry:
+            try:
+                command = registry.get(cmd_name)
+            except PluginError as exc:
+                raise click.ClickException(str(exc)) from exc
+            found = command if isinstance(command, click.Command) else None
         if found is None and get_plugins().broken:
             # Saying only "no such command" would hide that a broken plugin may provide it.
             raise click.UsageError(f"no command {cmd_name!r}.\n{_broken_summary()}", ctx=ctx)

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from pywatt.core.hookspecs import Register
-from pywatt.core.plugins import hookimpl
+from pywatt.core.plugins import hookimpl, lazy
 
 
 @hookimpl
 def pywatt_register_commands(register: Register) -> None:
-    from pywatt.cli.run import run_command
-
-    register("run", run_command)
+    register("run", lazy("pywatt.cli.run:run_command"))

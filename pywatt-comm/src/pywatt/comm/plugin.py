@@ -3,31 +3,24 @@
 from __future__ import annotations
 
 from pywatt.core.hookspecs import Register
-from pywatt.core.plugins import hookimpl
+from pywatt.core.plugins import hookimpl, lazy
 
 
 @hookimpl
 def pywatt_register_encoders(register: Register) -> None:
-    from pywatt.comm.encoders import MsgpackEncoder
-
-    register("msgpack", MsgpackEncoder())
+    register("msgpack", lazy("pywatt.comm.encoders:MsgpackEncoder", call=True))
 
 
 @hookimpl
 def pywatt_register_channels(register: Register) -> None:
-    from pywatt.comm.tcp import TcpChannel
-    from pywatt.comm.unix import UnixChannel
-
-    register("tcp", TcpChannel)
-    register("unix", UnixChannel)
+    # Imported on first use: a module with no channel configured never loads pywatt.comm.
+    register("tcp", lazy("pywatt.comm.tcp:TcpChannel"))
+    register("unix", lazy("pywatt.comm.unix:UnixChannel"))
 
 
 @hookimpl
 def pywatt_register_brokers(register: Register) -> None:
-    from pywatt.comm.brokers.memory import MemoryBroker
-    from pywatt.comm.brokers.nats_jetstream import NatsBroker
-    from pywatt.comm.brokers.redis_streams import RedisStreamsBroker
-
-    register("memory", MemoryBroker)
-    register("nats", NatsBroker)
-    register("redis-streams", RedisStreamsBroker)
+    # Imported when a broker URL is looked up; nats-py / redis only when one connects.
+    register("memory", lazy("pywatt.comm.brokers.memory:MemoryBroker"))
+    register("nats", lazy("pywatt.comm.brokers.nats_jetstream:NatsBroker"))
+    register("redis-streams", lazy("pywatt.comm.brokers.redis_streams:RedisStreamsBroker"))

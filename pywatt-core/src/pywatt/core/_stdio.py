@@ -41,7 +41,16 @@ class ByteSink(Protocol):
 
 
 def _pollable(fd: int) -> bool:
-    """Whether the event loop can wait on ``fd`` (epoll refuses regular files)."""
+    """Whether the event loop can wait on ``fd`` (epoll refuses regular files).
+
+    A terminal could be polled, but it must stay blocking: the flag is shared with the shell
+    that started us, and a non-blocking terminal breaks the shell after we exit.
+    """
+    try:
+        if os.isatty(fd):
+            return False
+    except OSError:
+        return False
     try:
         poller = select.epoll()
     except (AttributeError, OSError):

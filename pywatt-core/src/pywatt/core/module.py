@@ -204,6 +204,7 @@ class PyWattModule(Generic[T]):
         from pywatt.core._stdio import FdSink, FdSource
         from pywatt.core.stdio_guard import claim_stdout
 
+        _explain_first_run()
         protocol_out = claim_stdout()
         set_parent_death_signal()
         # The orchestrator is gone at EOF: exit within eof_grace however the app behaves.
@@ -504,6 +505,32 @@ async def _handle_http(ctx: ModuleContext, request: HttpExchangeRequest) -> Http
         return await ctx.runner.handle(request)
     finally:
         ctx.in_flight -= 1
+
+
+def _explain_first_run() -> None:
+    """Started by hand in a terminal, a module would wait silently for an orchestrator's init.
+
+    Say so once, on stderr, then keep waiting: scripted use (stdin a pipe) sees nothing new.
+    """
+    try:
+        interactive = os.isatty(0)
+    except OSError:
+        return
+    if not interactive:
+        return
+    script = os.path.relpath(sys.argv[0]) if sys.argv and sys.argv[0] else "<module file>"
+    text = (
+        "This is a PyWatt module: it is waiting for an orchestrator to send its init line on "
+        "stdin, and will sit here until one does.\n"
+        f"  Run it locally:   pywatt run {script}\n"
+        "  Test it:          the pywatt pytest fixtures (see docs/testing.md)\n"
+        "Press Ctrl-D or Ctrl-C to stop."
+    )
+    if os.isatty(2):
+        sys.stderr.write(text + "\n")
+        sys.stderr.flush()
+    else:
+        logger.warning(text.replace("\n", " "))
 
 
 def _log_bootstrap_failure(exc: BaseException) -> None:

@@ -7,7 +7,7 @@ Nothing here runs at import time: the manager is built on the first call to
 from __future__ import annotations
 
 import difflib
-import importlib.metadata as md
+import importlib
 import logging
 import os
 import threading
@@ -27,6 +27,8 @@ from pywatt.core.errors import (
 )
 
 if TYPE_CHECKING:
+    import importlib.metadata as md
+
     from pywatt.core.brokers import BrokerFactory
     from pywatt.core.config import AppConfig
     from pywatt.core.state import AppState
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ENTRY_POINT_GROUP",
     "BrokenPlugin",
+    "Lazy",
     "PluginHooks",
     "PluginInfo",
     "Plugins",
@@ -41,6 +44,7 @@ __all__ = [
     "build_plugins",
     "get_plugins",
     "hookimpl",
+    "lazy",
     "reset_plugins",
 ]
 
@@ -63,6 +67,35 @@ _REGISTRATION_HOOKS: dict[str, str] = {
     "model dialect": "pywatt_register_model_dialects",
     "command": "pywatt_register_commands",
 }
+
+
+@dataclass(frozen=True)
+class Lazy:
+    """A component named by its import path and imported on first lookup.
+
+    Registering ``lazy("pkg.mod:Name")`` instead of the object keeps a plugin's heavy imports
+    (a web framework, SQLAlchemy, a driver) out of every process that never uses it.
+
+    :param path: ``"package.module:attribute"`` (the attribute may be dotted).
+    :param call: call the attribute with no arguments once imported (for instances).
+    """
+
+    path: str
+    call: bool = False
+
+    def load(self) -> Any:
+        module_name, sep, attr = self.path.partition(":")
+        if not sep or not module_name or not attr:
+            raise ValueError(f"lazy component path {self.path!r} is not 'module:attribute'")
+        obj: Any = importlib.import_module(module_name)
+        for part in attr.split("."):
+            obj = getattr(obj, part)
+        return obj() if self.call else obj
+
+
+def lazy(path: str, *, call: bool = False) -> Any:
+    """A component to register by import path; see :class:`Lazy`."""
+    return Lazy(path, call)
 
 
 class Registry(Generic[T]):
@@ -88,17 +121,25 @@ class Registry(Generic[T]):
             if owner is None and error is not None:
                 raise error
             raise DuplicateComponentError(self.kind, name, owner or "?", plugin)
-        problem = self._contract(component) if self._contract is not None else None
+        problem = self._breach(component)
         if problem is not None:
             raise PluginError(f"plugin {plugin!r} registered {self.kind} {name!r}, which {problem}")
         self._items[name] = component
         self._owners[name] = plugin
 
+    def _breach(self, component: Any) -> str | None:
+        """Why ``component`` breaks this kind's contract; a lazy one is checked once loaded."""
+        if self._contract is None or isinstance(component, Lazy):
+            return None
+        return self._contract(component)
+
     def get(self, name: str) -> T:
         try:
-            return self._items[name]
+            item = self._items[name]
         except KeyError:
             pass
+        else:
+            return self._resolve(name, item) if isinstance(item, Lazy) else item
         if name in self._broken:
             raise self._broken[name]
         error = UnknownComponentError(self.kind, name, self.names())
@@ -106,6 +147,31 @@ class Registry(Generic[T]):
             hints = "; ".join(f"plugin {b.name!r} failed to load ({b.fix})" for b in self._failed)
             error = UnknownComponentError(self.kind, name, self.names(), hint=hints)
         raise error
+
+    def _resolve(self, name: str, item: Lazy) -> T:
+        try:
+            component: T = item.load()
+        except Exception as exc:
+            owner = self._owners.get(name, "?")
+            error = PluginError(
+                f"plugin {owner!r}: {self.kind} {name!r} ({item.path}) failed to load: "
+                f"{type(exc).__name__}: {exc} (skip it with PYWATT_DISABLED_PLUGINS={owner})"
+            )
+            error.__cause__ = exc
+            logger.error("%s", error)
+            self._break(name, error)
+            raise error from exc
+        problem = self._breach(component)
+        if problem is not None:
+            owner = self._owners.get(name, "?")
+            error = PluginError(
+                f"plugin {owner!r} registered {self.kind} {name!r}, which {problem}"
+            )
+            logger.error("%s", error)
+            self._break(name, error)
+            raise error
+        self._items[name] = component
+        return component
 
     def _break(self, name: str, error: PluginError) -> None:
         """Withdraw ``name``: its plugin failed, so using it must say why."""
@@ -121,7 +187,14 @@ class Registry(Generic[T]):
         return sorted(self._items)
 
     def items(self) -> list[tuple[str, T]]:
-        return [(n, self._items[n]) for n in self.names()]
+        """Every usable component, imported if it was lazy; broken ones are left out."""
+        out = []
+        for name in self.names():
+            try:
+                out.append((name, self.get(name)))
+            except PluginError:
+                continue  # logged when it broke
+        return out
 
     def __contains__(self, name: object) -> bool:
         return name in self._items
@@ -360,7 +433,9 @@ def build_plugins(
     pm = pluggy.PluginManager("pywatt")
     pm.add_hookspecs(hookspecs)
     if entry_points is None:
-        entry_points = md.entry_points(group=ENTRY_POINT_GROUP)
+        import importlib.metadata  # costly: only discovery needs it
+
+        entry_points = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
     infos: list[tuple[str, str, str | None, str | None]] = []
     broken: list[BrokenPlugin] = []
     seen: dict[str, str] = {}

@@ -2,35 +2,70 @@
 
 from __future__ import annotations
 
-# --- cache ---
-from pywatt.data.cache import (
-    Cache,
-    CacheConfig,
-    CacheStats,
-    EncodedCache,
-    FileCacheConfig,
-    MemcachedCacheConfig,
-    MemoryCacheConfig,
-    RedisCacheConfig,
-    open_cache,
-)
+import importlib
 
-# --- database ---
-from pywatt.data.database import Database, DatabaseSettings, Transaction, open_database
-from pywatt.data.errors import (
-    CacheOutcomeUnknownError,
-    DatabaseConfigError,
-    DatabaseConnectionError,
-    DatabaseError,
-    DatabaseIntegrityError,
-    DatabaseOutcomeUnknownError,
-    DatabaseParameterError,
-    DatabaseQueryError,
-    DatabaseTimeoutError,
-    OutcomeUnknownError,
-    StatementRewriteError,
-    TransactionClosedError,
-)
+# --- cache ---
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pywatt.data.cache import (
+        Cache,
+        CacheConfig,
+        CacheStats,
+        EncodedCache,
+        FileCacheConfig,
+        MemcachedCacheConfig,
+        MemoryCacheConfig,
+        RedisCacheConfig,
+        open_cache,
+    )
+
+    # --- database ---
+    from pywatt.data.database import Database, DatabaseSettings, Transaction, open_database
+    from pywatt.data.errors import (
+        CacheOutcomeUnknownError,
+        DatabaseConfigError,
+        DatabaseConnectionError,
+        DatabaseError,
+        DatabaseIntegrityError,
+        DatabaseOutcomeUnknownError,
+        DatabaseParameterError,
+        DatabaseQueryError,
+        DatabaseTimeoutError,
+        OutcomeUnknownError,
+        StatementRewriteError,
+        TransactionClosedError,
+    )
+
+# Names load on first use, so discovering this distribution's plugin (which imports the
+# package) costs nothing until a component is actually used.
+_LAZY: dict[str, str] = {
+    "Cache": "pywatt.data.cache",
+    "CacheConfig": "pywatt.data.cache",
+    "CacheStats": "pywatt.data.cache",
+    "EncodedCache": "pywatt.data.cache",
+    "FileCacheConfig": "pywatt.data.cache",
+    "MemcachedCacheConfig": "pywatt.data.cache",
+    "MemoryCacheConfig": "pywatt.data.cache",
+    "RedisCacheConfig": "pywatt.data.cache",
+    "open_cache": "pywatt.data.cache",
+    "Database": "pywatt.data.database",
+    "DatabaseSettings": "pywatt.data.database",
+    "Transaction": "pywatt.data.database",
+    "open_database": "pywatt.data.database",
+    "CacheOutcomeUnknownError": "pywatt.data.errors",
+    "DatabaseConfigError": "pywatt.data.errors",
+    "DatabaseConnectionError": "pywatt.data.errors",
+    "DatabaseError": "pywatt.data.errors",
+    "DatabaseIntegrityError": "pywatt.data.errors",
+    "DatabaseOutcomeUnknownError": "pywatt.data.errors",
+    "DatabaseParameterError": "pywatt.data.errors",
+    "DatabaseQueryError": "pywatt.data.errors",
+    "DatabaseTimeoutError": "pywatt.data.errors",
+    "OutcomeUnknownError": "pywatt.data.errors",
+    "StatementRewriteError": "pywatt.data.errors",
+    "TransactionClosedError": "pywatt.data.errors",
+}
 
 __all__ = [
     "Cache",
@@ -59,3 +94,16 @@ __all__ = [
     "open_cache",
     "open_database",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 from pywatt.core.hookspecs import Register
-from pywatt.core.plugins import hookimpl
+from pywatt.core.plugins import hookimpl, lazy
 
 
 @hookimpl
 def pywatt_register_database_backends(register: Register) -> None:
-    from pywatt.data.database.factory import mysql_backend, postgres_backend, sqlite_backend
-    from pywatt.data.database.proxy import proxy_backend
-
-    register("sqlite", sqlite_backend)
-    register("postgres", postgres_backend)
-    register("mysql", mysql_backend)
-    register("proxy", proxy_backend)
+    # Imported on first use: SQLAlchemy loads only in a process that opens a database.
+    register("sqlite", lazy("pywatt.data.database.factory:sqlite_backend"))
+    register("postgres", lazy("pywatt.data.database.factory:postgres_backend"))
+    register("mysql", lazy("pywatt.data.database.factory:mysql_backend"))
+    register("proxy", lazy("pywatt.data.database.proxy:proxy_backend"))
 
 
 @hookimpl

@@ -2,36 +2,76 @@
 
 from __future__ import annotations
 
-from pywatt.models.builder import ModelBuilder, create_model, create_simple_model
-from pywatt.models.ddl import (
-    add_column_sql,
-    alter_column_sql,
-    create_sql,
-    drop_column_sql,
-    drop_sql,
-    generate_complete_sql,
-)
-from pywatt.models.descriptors import (
-    ColumnDescriptor,
-    ConstraintDescriptor,
-    IndexDescriptor,
-    ModelDescriptor,
-    dump_models,
-    load_models,
-    models_from_text,
-)
-from pywatt.models.dialects import ModelDialect, get_dialect
-from pywatt.models.errors import (
-    DestructiveChangeError,
-    MigrationError,
-    ModelsError,
-    SchemaValidationError,
-    UnsupportedFeatureError,
-)
-from pywatt.models.migrations import MigrationPlan, MigrationResult, MigrationStep
-from pywatt.models.schema import from_metadata, to_metadata
-from pywatt.models.sync import diff_schema, sync_schema
-from pywatt.models.validation import validate_models
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pywatt.models.builder import ModelBuilder, create_model, create_simple_model
+    from pywatt.models.ddl import (
+        add_column_sql,
+        alter_column_sql,
+        create_sql,
+        drop_column_sql,
+        drop_sql,
+        generate_complete_sql,
+    )
+    from pywatt.models.descriptors import (
+        ColumnDescriptor,
+        ConstraintDescriptor,
+        IndexDescriptor,
+        ModelDescriptor,
+        dump_models,
+        load_models,
+        models_from_text,
+    )
+    from pywatt.models.dialects import ModelDialect, get_dialect
+    from pywatt.models.errors import (
+        DestructiveChangeError,
+        MigrationError,
+        ModelsError,
+        SchemaValidationError,
+        UnsupportedFeatureError,
+    )
+    from pywatt.models.migrations import MigrationPlan, MigrationResult, MigrationStep
+    from pywatt.models.schema import from_metadata, to_metadata
+    from pywatt.models.sync import diff_schema, sync_schema
+    from pywatt.models.validation import validate_models
+
+# Names load on first use, so discovering this distribution's plugin (which imports the
+# package) costs nothing until a component is actually used.
+_LAZY: dict[str, str] = {
+    "ModelBuilder": "pywatt.models.builder",
+    "create_model": "pywatt.models.builder",
+    "create_simple_model": "pywatt.models.builder",
+    "add_column_sql": "pywatt.models.ddl",
+    "alter_column_sql": "pywatt.models.ddl",
+    "create_sql": "pywatt.models.ddl",
+    "drop_column_sql": "pywatt.models.ddl",
+    "drop_sql": "pywatt.models.ddl",
+    "generate_complete_sql": "pywatt.models.ddl",
+    "ColumnDescriptor": "pywatt.models.descriptors",
+    "ConstraintDescriptor": "pywatt.models.descriptors",
+    "IndexDescriptor": "pywatt.models.descriptors",
+    "ModelDescriptor": "pywatt.models.descriptors",
+    "dump_models": "pywatt.models.descriptors",
+    "load_models": "pywatt.models.descriptors",
+    "models_from_text": "pywatt.models.descriptors",
+    "ModelDialect": "pywatt.models.dialects",
+    "get_dialect": "pywatt.models.dialects",
+    "DestructiveChangeError": "pywatt.models.errors",
+    "MigrationError": "pywatt.models.errors",
+    "ModelsError": "pywatt.models.errors",
+    "SchemaValidationError": "pywatt.models.errors",
+    "UnsupportedFeatureError": "pywatt.models.errors",
+    "MigrationPlan": "pywatt.models.migrations",
+    "MigrationResult": "pywatt.models.migrations",
+    "MigrationStep": "pywatt.models.migrations",
+    "from_metadata": "pywatt.models.schema",
+    "to_metadata": "pywatt.models.schema",
+    "diff_schema": "pywatt.models.sync",
+    "sync_schema": "pywatt.models.sync",
+    "validate_models": "pywatt.models.validation",
+}
 
 __all__ = [
     "ColumnDescriptor",
@@ -66,3 +106,16 @@ __all__ = [
     "to_metadata",
     "validate_models",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

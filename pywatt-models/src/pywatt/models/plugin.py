@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 from pywatt.core.hookspecs import Register
-from pywatt.core.plugins import hookimpl
+from pywatt.core.plugins import hookimpl, lazy
 
 
 @hookimpl
 def pywatt_register_model_dialects(register: Register) -> None:
-    from pywatt.models.dialects import FIRST_PARTY
-
-    for dialect in FIRST_PARTY:
-        register(dialect.name, dialect)
+    # Imported on first use: SQLAlchemy and Alembic load only where schemas are handled.
+    for name, attr in (("sqlite", "SQLITE"), ("postgresql", "POSTGRESQL"), ("mysql", "MYSQL")):
+        register(name, lazy(f"pywatt.models.dialects:{attr}"))
 
 
 @hookimpl
 def pywatt_register_commands(register: Register) -> None:
-    from pywatt.models.cli import models_command
-
-    register("models", models_command)
+    register("models", lazy("pywatt.models.cli:models_command"))

@@ -2,23 +2,53 @@
 
 from __future__ import annotations
 
-from pywatt.core.serving import (
-    AppRunner,
-    DiscoveredEndpoint,
-    HttpExchangeRequest,
-    HttpExchangeResponse,
-    ServerAdapter,
-)
-from pywatt.server.adapters import FlaskAdapter, FlaskRunner, StarletteAdapter, select_adapter
-from pywatt.server.asgi import AsgiRunner, fold_headers
-from pywatt.server.discovery import (
-    AUTH_ATTRIBUTE,
-    flask_endpoints,
-    requires_auth,
-    starlette_endpoints,
-)
-from pywatt.server.http import bind_listener, listener_address, serve_asgi
-from pywatt.server.serve import ServeOptions, build_module, serve_module
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pywatt.core.serving import (
+        AppRunner,
+        DiscoveredEndpoint,
+        HttpExchangeRequest,
+        HttpExchangeResponse,
+        ServerAdapter,
+    )
+    from pywatt.server.adapters import FlaskAdapter, FlaskRunner, StarletteAdapter, select_adapter
+    from pywatt.server.asgi import AsgiRunner, fold_headers
+    from pywatt.server.discovery import (
+        AUTH_ATTRIBUTE,
+        flask_endpoints,
+        requires_auth,
+        starlette_endpoints,
+    )
+    from pywatt.server.http import bind_listener, listener_address, serve_asgi
+    from pywatt.server.serve import ServeOptions, build_module, serve_module
+
+# Names load on first use, so discovering this distribution's plugin (which imports the
+# package) costs nothing until a component is actually used.
+_LAZY: dict[str, str] = {
+    "AppRunner": "pywatt.core.serving",
+    "DiscoveredEndpoint": "pywatt.core.serving",
+    "HttpExchangeRequest": "pywatt.core.serving",
+    "HttpExchangeResponse": "pywatt.core.serving",
+    "ServerAdapter": "pywatt.core.serving",
+    "FlaskAdapter": "pywatt.server.adapters",
+    "FlaskRunner": "pywatt.server.adapters",
+    "StarletteAdapter": "pywatt.server.adapters",
+    "select_adapter": "pywatt.server.adapters",
+    "AsgiRunner": "pywatt.server.asgi",
+    "fold_headers": "pywatt.server.asgi",
+    "AUTH_ATTRIBUTE": "pywatt.server.discovery",
+    "flask_endpoints": "pywatt.server.discovery",
+    "requires_auth": "pywatt.server.discovery",
+    "starlette_endpoints": "pywatt.server.discovery",
+    "bind_listener": "pywatt.server.http",
+    "listener_address": "pywatt.server.http",
+    "serve_asgi": "pywatt.server.http",
+    "ServeOptions": "pywatt.server.serve",
+    "build_module": "pywatt.server.serve",
+    "serve_module": "pywatt.server.serve",
+}
 
 __all__ = [
     "AUTH_ATTRIBUTE",
@@ -43,3 +73,16 @@ __all__ = [
     "serve_module",
     "starlette_endpoints",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from pywatt.core.hookspecs import Register
-from pywatt.core.plugins import hookimpl
+from pywatt.core.plugins import hookimpl, lazy
 
 
 @hookimpl
 def pywatt_register_server_adapters(register: Register) -> None:
-    from pywatt.server.adapters import FlaskAdapter, StarletteAdapter
-
-    register("starlette", StarletteAdapter())
-    register("flask", FlaskAdapter())
+    register("starlette", lazy("pywatt.server.adapters:StarletteAdapter", call=True))
+    register("flask", lazy("pywatt.server.adapters:FlaskAdapter", call=True))
