@@ -19,6 +19,7 @@ DISTS = ["core", "comm", "data", "auth", "server", "models", "cli"]
 TEST_DEPS = ["pytest>=8", "hypothesis>=6.100"]
 # Extras each distribution's own tests need: its drivers, never another distribution.
 TEST_EXTRAS = {
+    "comm": "[nats,redis]",
     "data": "[postgres,mysql,redis,memcached]",
     "server": "[starlette,flask]",
     "models": "[postgres,mysql,yaml]",
@@ -36,7 +37,7 @@ TEST_EXTRA_DEPS: dict[str, list[str]] = {
 }
 ALL_INSTALL = [
     "./pywatt-core",
-    "./pywatt-comm",
+    "./pywatt-comm[nats,redis]",
     "./pywatt-data[postgres,mysql,redis,memcached]",
     "./pywatt-auth",
     "./pywatt-server[starlette,flask]",

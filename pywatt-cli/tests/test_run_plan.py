@@ -136,3 +136,17 @@ def test_restart_and_routing_flags_reach_the_module_spec(scripts):
     assert (plain.restart, plain.tcp_channel) == (False, False)
     asked = _spec(RunPlan(targets=[target], restart=True, routing=True), target)
     assert (asked.restart, asked.tcp_channel) == (True, True)
+
+
+def test_broker_memory_is_refused_for_several_modules(scripts):
+    result = CliRunner().invoke(
+        cli, ["run", str(scripts[0]), str(scripts[1]), "--broker", "memory://"]
+    )
+    assert result.exit_code == 2
+    assert "memory:// lives inside one process" in result.output
+
+
+def test_broker_needs_a_url(scripts):
+    result = CliRunner().invoke(cli, ["run", str(scripts[0]), "--broker", "127.0.0.1:4222"])
+    assert result.exit_code == 2
+    assert "expected a URL such as nats://127.0.0.1:4222" in result.output

@@ -27,7 +27,15 @@ if TYPE_CHECKING:
     from pywatt.cli.proxy import Forwarder, ProxyApp
     from pywatt.core.orchestrator import ModuleHandle, ModuleSpec, Orchestrator, SecretSource
 
-__all__ = ["RunPlan", "Target", "derive_id", "parse_env", "plan_targets", "run_command"]
+__all__ = [
+    "RunPlan",
+    "Target",
+    "check_broker",
+    "derive_id",
+    "parse_env",
+    "plan_targets",
+    "run_command",
+]
 
 Via = Literal["ipc", "http"]
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]*$")
@@ -57,6 +65,7 @@ class RunPlan:
     stop_timeout: float = 10.0
     restart: bool = False
     routing: bool = False
+    broker: str | None = None
 
 
 def parse_env(pairs: Sequence[str]) -> dict[str, str]:
@@ -115,6 +124,24 @@ def plan_targets(
             )
         seen.add(target.module_id)
     return targets
+
+
+def check_broker(plan: RunPlan) -> None:
+    """Refuse a broker URL no module could use, before anything starts."""
+    if plan.broker is None:
+        return
+    scheme, sep, _rest = plan.broker.partition("://")
+    if not sep or not scheme:
+        raise click.BadParameter(
+            f"expected a URL such as nats://127.0.0.1:4222, got {plan.broker!r}",
+            param_hint="--broker",
+        )
+    if scheme == "memory" and len(plan.targets) > 1:
+        raise click.BadParameter(
+            "memory:// lives inside one process, so several modules would not share messages; "
+            "use nats:// or redis://",
+            param_hint="--broker",
+        )
 
 
 def _secret_source(plan: RunPlan) -> SecretSource:
@@ -371,7 +398,10 @@ async def run_session(plan: RunPlan, echo: Callable[[str], None]) -> int:
         return 1
     code = 0
     orch = Orchestrator(
-        _secret_source(plan), orchestrator_api=session.base_url, stop_timeout=plan.stop_timeout
+        _secret_source(plan),
+        orchestrator_api=session.base_url,
+        stop_timeout=plan.stop_timeout,
+        broker_url=plan.broker,
     )
     startup = anyio.CancelScope()
     with sock:
@@ -433,6 +463,11 @@ async def run_session(plan: RunPlan, echo: Callable[[str], None]) -> int:
     is_flag=True,
     help="Give each module a TCP channel so modules can route messages to each other.",
 )
+@click.option(
+    "--broker",
+    metavar="URL",
+    help="Broker URL handed to every module as PYWATT_BROKER_URL (nats://, redis://, memory://).",
+)
 def run_command(
     modules: tuple[Path, ...],
     commands: tuple[str, ...],
@@ -446,6 +481,7 @@ def run_command(
     listen: Literal["tcp", "unix"],
     restart: bool,
     routing: bool,
+    broker: str | None,
 ) -> None:
     """Run modules under the dev orchestrator behind one HTTP proxy.
 
@@ -462,5 +498,7 @@ def run_command(
         listen=listen,
         restart=restart,
         routing=routing,
+        broker=broker,
     )
+    check_broker(plan)
     sys.exit(anyio.run(run_session, plan, click.echo))

@@ -1,4 +1,4 @@
-"""pywatt-comm's plugin: the msgpack encoder and the ``tcp`` / ``unix`` channels."""
+"""pywatt-comm's plugin: the msgpack encoder, the ``tcp`` / ``unix`` channels and the brokers."""
 
 from __future__ import annotations
 
@@ -16,3 +16,11 @@ def pywatt_register_channels(register: Register) -> None:
     # Imported on first use: a module with no channel configured never loads pywatt.comm.
     register("tcp", lazy("pywatt.comm.tcp:TcpChannel"))
     register("unix", lazy("pywatt.comm.unix:UnixChannel"))
+
+
+@hookimpl
+def pywatt_register_brokers(register: Register) -> None:
+    # Imported when a broker URL is looked up; nats-py / redis only when one connects.
+    register("memory", lazy("pywatt.comm.brokers.memory:MemoryBroker"))
+    register("nats", lazy("pywatt.comm.brokers.nats_jetstream:NatsBroker"))
+    register("redis-streams", lazy("pywatt.comm.brokers.redis_streams:RedisStreamsBroker"))

@@ -211,3 +211,14 @@ class ModuleTimeoutError(OrchestratorError, TimeoutError):
 
 class RouteTimeoutError(ChannelError, TimeoutError):
     """No ``routed_module_response`` arrived for a ``route_to_module`` in time."""
+
+
+# --- brokers --------------------------------------------------------------------------------
+
+
+class BrokerError(PyWattError):
+    """The message broker could not be reached or refused an operation."""
+
+
+class BrokerTimeoutError(BrokerError, TimeoutError):
+    """A broker request got no reply in time."""

@@ -61,6 +61,15 @@ def pywatt_register_cache_backends(register: Register) -> None:
 
 
 @hookspec
+def pywatt_register_brokers(register: Register) -> None:
+    """Register message broker factories (nats, redis-streams, memory, ...).
+
+    :param register: call ``register(name, factory)`` once per broker; ``factory`` has a
+        ``schemes`` tuple (``("nats",)``) and builds a ``pywatt.core.brokers.Broker`` from a URL.
+    """
+
+
+@hookspec
 def pywatt_register_server_adapters(register: Register) -> None:
     """Register server adapters that serve one web framework (starlette, flask, ...).
 

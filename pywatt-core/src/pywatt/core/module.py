@@ -40,6 +40,13 @@ if TYPE_CHECKING:
     from pywatt.core._stdio import ByteSink, ByteSource
     from pywatt.core.channel import ControlChannel
     from pywatt.core.messages import EndpointInfo, HttpRequest, InitBlob
+    from pywatt.core.messaging import (
+        EventHandler,
+        ModuleBroker,
+        ReplyHandler,
+        ReplySpec,
+        SubscriptionSpec,
+    )
     from pywatt.core.plugins import Plugins
     from pywatt.core.secrets import Secret, SecretClient
     from pywatt.core.serving import AppRunner, HttpExchangeRequest, HttpExchangeResponse
@@ -145,6 +152,45 @@ class PyWattModule(Generic[T]):
         self.context: ModuleContext | None = None
         self._ready = anyio.Event()
         self._eof_deadline = _EofDeadline()
+        self.subscriptions: list[SubscriptionSpec] = []
+        self.replies: list[ReplySpec] = []
+
+    def subscribe(
+        self,
+        subject: str,
+        *,
+        group: str | None = None,
+        max_deliver: int = 5,
+        ack_wait: float = 30.0,
+        dead_letter: str | None = None,
+        concurrency: int = 1,
+    ) -> Callable[[EventHandler], EventHandler]:
+        """Handle ``subject``'s broker messages: ``async def f(event)``; raising nacks.
+
+        Replicas with the same ``group`` share the messages; see :class:`SubscribeOptions`.
+        """
+        from pywatt.core.brokers import SubscribeOptions
+        from pywatt.core.messaging import SubscriptionSpec
+
+        options = SubscribeOptions(group, max_deliver, ack_wait, dead_letter, concurrency)
+
+        def add(handler: EventHandler) -> EventHandler:
+            self.subscriptions.append(SubscriptionSpec(subject, handler, options))
+            return handler
+
+        return add
+
+    def reply(
+        self, subject: str, *, group: str | None = None
+    ) -> Callable[[ReplyHandler], ReplyHandler]:
+        """Answer broker requests on ``subject``: ``async def f(payload, state) -> answer``."""
+        from pywatt.core.messaging import ReplySpec
+
+        def add(handler: ReplyHandler) -> ReplyHandler:
+            self.replies.append(ReplySpec(subject, handler, group))
+            return handler
+
+        return add
 
     def __call__(self, state: AppState[Any]) -> Any:
         if self.app_factory is None:
@@ -233,7 +279,11 @@ class PyWattModule(Generic[T]):
             code = 1 if reason == "error" else 0
             if hard_exit:
                 grace = self.options.eof_grace
-                if reason != "eof" and (ctx.in_flight or "http_done" in ctx.extras):
+                # Broker handlers in flight are not counted in in_flight: give them the drain.
+                busy = (
+                    ctx.in_flight or "http_done" in ctx.extras or "broker" in ctx.state.extensions
+                )
+                if reason != "eof" and busy:
                     grace += self.options.drain_timeout + _SERVER_GRACE
                 if reason != "eof":
                     self._eof_deadline.supersede()
@@ -288,6 +338,7 @@ class PyWattModule(Generic[T]):
         _current.set(ctx)
         _last_started[:] = [ctx]
         await self._connect_channels(tg, ctx, plugins)
+        broker = await _connect_broker(self, ctx, plugins, secrets_client)
         sock: socket.socket | None = None
         if self.app_factory is not None:
             app = self.app_factory(state)
@@ -312,6 +363,8 @@ class PyWattModule(Generic[T]):
         logger.info("announced", extra={"listen": ctx.listen, "endpoints": len(endpoints)})
         if sock is not None and ctx.runner is not None:
             tg.start_soon(self._serve_socket, ctx, sock)
+        if broker is not None:
+            await broker.start(state, self.subscriptions, self.replies)
         plugins.hooks.module_started(state)
         return ctx
 
@@ -445,6 +498,9 @@ class PyWattModule(Generic[T]):
         # then cancels what is left itself; _SERVER_GRACE lets it do that before teardown.
         drain = self.options.eof_grace if reason == "eof" else self.options.drain_timeout
         deadline = anyio.current_time() + drain
+        broker = ctx.state.extensions.get("broker")
+        if broker is not None:
+            await broker.aclose(drain)
         with anyio.move_on_at(deadline):
             while ctx.in_flight:
                 await anyio.sleep(0.01)
@@ -588,6 +644,19 @@ class _ChannelHost:
 
     def request_stop(self, reason: str) -> None:
         self._ctx.stop.request(reason)
+
+
+async def _connect_broker(
+    module: PyWattModule[Any], ctx: ModuleContext, plugins: Plugins, secrets: SecretClient
+) -> ModuleBroker | None:
+    """Connect the broker before announcing (see :mod:`pywatt.core.messaging`)."""
+    from pywatt.core.messaging import connect_module_broker
+
+    needed = [s.subject for s in module.subscriptions] + [r.subject for r in module.replies]
+    broker = await connect_module_broker(ctx.config, plugins, secrets, required_by=needed)
+    if broker is not None:
+        ctx.state.extensions["broker"] = broker
+    return broker
 
 
 async def _bootstrap_secret(client: SecretClient, key: str, default: str | None) -> Secret[str]:

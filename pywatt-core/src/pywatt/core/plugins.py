@@ -29,6 +29,7 @@ from pywatt.core.errors import (
 if TYPE_CHECKING:
     import importlib.metadata as md
 
+    from pywatt.core.brokers import BrokerFactory
     from pywatt.core.config import AppConfig
     from pywatt.core.state import AppState
 
@@ -60,6 +61,7 @@ _REGISTRATION_HOOKS: dict[str, str] = {
     "encoder": "pywatt_register_encoders",
     "database backend": "pywatt_register_database_backends",
     "cache backend": "pywatt_register_cache_backends",
+    "broker": "pywatt_register_brokers",
     "server adapter": "pywatt_register_server_adapters",
     "authenticator": "pywatt_register_authenticators",
     "model dialect": "pywatt_register_model_dialects",
@@ -99,8 +101,10 @@ def lazy(path: str, *, call: bool = False) -> Any:
 class Registry(Generic[T]):
     """Components of one kind, by name, remembering which plugin registered each."""
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, contract: Callable[[Any], str | None] | None = None) -> None:
         self.kind = kind
+        #: Returns why a component breaks this kind's contract, or None when it fits.
+        self._contract = contract
         self._items: dict[str, T] = {}
         self._owners: dict[str, str] = {}
         #: Names whose plugin broke (or that two plugins claim): looking them up raises this.
@@ -117,8 +121,17 @@ class Registry(Generic[T]):
             if owner is None and error is not None:
                 raise error
             raise DuplicateComponentError(self.kind, name, owner or "?", plugin)
+        problem = self._breach(component)
+        if problem is not None:
+            raise PluginError(f"plugin {plugin!r} registered {self.kind} {name!r}, which {problem}")
         self._items[name] = component
         self._owners[name] = plugin
+
+    def _breach(self, component: Any) -> str | None:
+        """Why ``component`` breaks this kind's contract; a lazy one is checked once loaded."""
+        if self._contract is None or isinstance(component, Lazy):
+            return None
+        return self._contract(component)
 
     def get(self, name: str) -> T:
         try:
@@ -148,6 +161,15 @@ class Registry(Generic[T]):
             logger.error("%s", error)
             self._break(name, error)
             raise error from exc
+        problem = self._breach(component)
+        if problem is not None:
+            owner = self._owners.get(name, "?")
+            error = PluginError(
+                f"plugin {owner!r} registered {self.kind} {name!r}, which {problem}"
+            )
+            logger.error("%s", error)
+            self._break(name, error)
+            raise error
         self._items[name] = component
         return component
 
@@ -182,6 +204,19 @@ class Registry(Generic[T]):
 
     def __len__(self) -> int:
         return len(self._items)
+
+
+def _is_broker_factory(component: Any) -> str | None:
+    schemes = getattr(component, "schemes", None)
+    if not callable(component):
+        return "is not callable"
+    if (
+        not isinstance(schemes, tuple)
+        or not schemes
+        or not all(isinstance(s, str) for s in schemes)
+    ):
+        return "lacks a non-empty 'schemes' tuple of URL schemes"
+    return None
 
 
 @dataclass(frozen=True)
@@ -263,6 +298,7 @@ class Plugins:
         self.encoders: Registry[Any] = Registry("encoder")
         self.database_backends: Registry[Any] = Registry("database backend")
         self.cache_backends: Registry[Any] = Registry("cache backend")
+        self.brokers: Registry[BrokerFactory] = Registry("broker", contract=_is_broker_factory)
         self.server_adapters: Registry[Any] = Registry("server adapter")
         self.authenticators: Registry[Any] = Registry("authenticator")
         self.model_dialects: Registry[Any] = Registry("model dialect")
@@ -304,6 +340,7 @@ class Plugins:
             self.encoders,
             self.database_backends,
             self.cache_backends,
+            self.brokers,
             self.server_adapters,
             self.authenticators,
             self.model_dialects,

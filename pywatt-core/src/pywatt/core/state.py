@@ -9,6 +9,7 @@ from pywatt.core.config import AppConfig
 from pywatt.core.errors import ConfigError
 
 if TYPE_CHECKING:
+    from pywatt.core.messaging import ModuleBroker
     from pywatt.core.ports import PortNegotiator
     from pywatt.core.proxy import ServiceClient
     from pywatt.core.secrets import SecretClient
@@ -57,3 +58,9 @@ class AppState(Generic[T]):
         """Ask the orchestrator for a port (PROTOCOL.md §7.1)."""
         negotiator: PortNegotiator = self._extension("ports")
         return negotiator
+
+    @property
+    def broker(self) -> ModuleBroker:
+        """The module's message broker (``PYWATT_BROKER_URL``): publish, request, subscribe."""
+        broker: ModuleBroker = self._extension("broker")
+        return broker

@@ -41,6 +41,7 @@ class Orchestrator:
         log_sink: LogSink | None = None,
         orchestrator_api: str = "http://127.0.0.1:9900",
         stop_timeout: float = 10.0,
+        broker_url: str | None = None,
     ) -> None:
         self.secrets = secrets if secrets is not None else SecretSource()
         self.services = services if services is not None else ServiceBackends()
@@ -49,6 +50,8 @@ class Orchestrator:
         self.log_sink: LogSink = log_sink if log_sink is not None else print_log
         self.orchestrator_api = orchestrator_api
         self.stop_timeout = stop_timeout
+        #: Handed to every module as ``PYWATT_BROKER_URL`` (env and ``init.env``).
+        self.broker_url = broker_url
         self.modules: dict[str, ModuleHandle] = {}
         self._router = ChannelRouter(self)
         self._tg: TaskGroup | None = None
@@ -93,6 +96,7 @@ class Orchestrator:
         previous = self.modules.get(spec.module_id)
         if previous is not None and previous.active:
             raise ConfigError(f"a module with id {spec.module_id!r} is already running")
+        spec = self._with_broker(spec)
         handle = ModuleHandle(spec, self)
         self.modules[spec.module_id] = handle
         try:
@@ -104,6 +108,21 @@ class Orchestrator:
                 self.modules[spec.module_id] = previous
             raise
         return handle
+
+    def _with_broker(self, spec: ModuleSpec) -> ModuleSpec:
+        from dataclasses import replace
+
+        from pywatt.core.brokers import BROKER_URL_ENV
+
+        if self.broker_url is None or BROKER_URL_ENV in spec.env:
+            return spec
+        others = [h.module_id for h in self.modules.values() if h.active]
+        if self.broker_url.startswith("memory:") and others and spec.module_id not in others:
+            raise ConfigError(
+                f"a memory:// broker lives inside one process, so {spec.module_id!r} would not "
+                f"share messages with {others[0]!r}; use nats:// or redis:// for several modules"
+            )
+        return replace(spec, env={**spec.env, BROKER_URL_ENV: self.broker_url})
 
     async def stop_all(self, timeout: float | None = None) -> dict[str, int]:
         """Stop every module at once; their exit codes by module id."""
