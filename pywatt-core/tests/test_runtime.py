@@ -581,3 +581,12 @@ async def test_a_module_starts_when_an_unrelated_plugin_is_broken():
         assert await orch.receive_line() == ANNOUNCE_NO_APP
         await orch.send({"op": "shutdown"})
         assert await orch.wait_exit(timeout=2.5) == 0
+
+
+def test_seed_plan_names_are_thin_aliases():
+    from pywatt.core import EndpointInfo
+    from pywatt.core.messages import EndpointInfo as WireEndpointInfo
+
+    assert EndpointInfo is WireEndpointInfo
+    secret = Secret("TOKEN", "t-1")
+    assert secret.expose_secret() == secret.get_secret_value() == secret.expose() == "t-1"

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
         log_span,
     )
     from pywatt.core.messages import (
+        EndpointInfo,
         InitBlob,
         ListenAddress,
         ModuleToOrchestrator,
@@ -126,6 +127,7 @@ _LAZY: dict[str, str] = {
     "reset_plugins": "pywatt.core.plugins",
     "PyWattModule": "pywatt.core.module",
     "ServeOptions": "pywatt.core.module",
+    "EndpointInfo": "pywatt.core.messages",
     "pywatt_module": "pywatt.core.module",
     "ModuleContext": "pywatt.core.module",
     "Secret": "pywatt.core.secrets",
@@ -142,6 +144,7 @@ __all__ = [
     "EncodedMessage",
     "Encoder",
     "EncodingFormat",
+    "EndpointInfo",
     "FrameDecoder",
     "FrameError",
     "InitBlob",

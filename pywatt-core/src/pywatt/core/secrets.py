@@ -53,7 +53,9 @@ class Secret(Generic[T]):
         """The real value. Call it where the value is used, not earlier."""
         return self._value
 
+    #: The names other secret types use (pydantic's, and the seed plan's SDK), kept thin.
     get_secret_value = expose
+    expose_secret = expose
 
     def __repr__(self) -> str:
         return f"Secret({self.name!r}, '[REDACTED]')"
