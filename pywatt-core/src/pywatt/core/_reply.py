@@ -13,37 +13,57 @@ T = TypeVar("T")
 
 
 class Reply(Generic[T]):
+    """Filled once (value or error) by the reader; awaited by the one who asked.
+
+    On asyncio it waits on a bare future with a loop timer for the deadline: a request/reply
+    on the control channel is on every secret fetch and service call, and an anyio event plus
+    a cancel scope cost more than the rest of the round trip.
+    """
+
+    __slots__ = ("_done", "_error", "_event", "_future", "_value")
+
     def __init__(self) -> None:
-        self._event = anyio.Event()
+        self._done = False
         self._value: T | None = None
         self._error: BaseException | None = None
+        self._future: asyncio.Future[None] | None = None
+        self._event: anyio.Event | None = None
 
     def resolve(self, value: T) -> None:
-        if not self._event.is_set():
+        if not self._done:
             self._value = value
-            self._event.set()
+            self._settle()
 
     def fail(self, error: BaseException) -> None:
-        if not self._event.is_set():
+        if not self._done:
             self._error = error
+            self._settle()
+
+    def _settle(self) -> None:
+        self._done = True
+        if self._future is not None and not self._future.done():
+            self._future.set_result(None)
+        if self._event is not None:
             self._event.set()
 
     @property
     def done(self) -> bool:
-        return self._event.is_set()
+        return self._done
 
     async def wait(self, timeout: float | None = None) -> T:
         """The value; ``TimeoutError`` after ``timeout`` seconds, or the error it failed with."""
-        if not self._event.is_set():
-            loop = _asyncio_loop() if timeout is not None else None
-            if loop is not None and timeout is not None:
-                # A loop timer costs far less than a cancel scope per request.
-                timer = loop.call_later(timeout, self._expire)
+        if not self._done:
+            loop = _asyncio_loop()
+            if loop is not None:
+                self._future = loop.create_future()
+                timer = None if timeout is None else loop.call_later(timeout, self._expire)
                 try:
-                    await self._event.wait()
+                    await self._future
                 finally:
-                    timer.cancel()
+                    if timer is not None:
+                        timer.cancel()
             else:
+                self._event = anyio.Event()
                 with anyio.fail_after(timeout):
                     await self._event.wait()
         if self._error is not None:

@@ -8,6 +8,8 @@ deadline is armed even when user code blocks the event loop.
 
 from __future__ import annotations
 
+import asyncio
+import collections
 import os
 import select
 import threading
@@ -23,6 +25,7 @@ from anyio.streams.memory import MemoryObjectSendStream
 __all__ = ["ByteSink", "ByteSource", "FdSink", "FdSource", "MemorySink", "MemorySource"]
 
 _CHUNK = 1 << 16
+_MAX_QUEUED = 16
 _HANGUP = select.POLLHUP | select.POLLERR | select.POLLNVAL | getattr(select, "POLLRDHUP", 0)
 
 
@@ -86,6 +89,11 @@ class FdSource:
         self._thread: _ThreadSource | None = None
         self._started = False
         self._eof = False
+        # asyncio: one reader registration for the life of the source, filling this queue.
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._chunks: collections.deque[bytes] = collections.deque()
+        self._waiter: asyncio.Future[None] | None = None
+        self._paused = False
 
     def _start(self) -> None:
         self._started = True
@@ -93,6 +101,12 @@ class FdSource:
             self._thread = _ThreadSource(self._fd, self._on_eof)
             return
         os.set_blocking(self._fd, False)
+        try:
+            self._loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._loop = None  # another backend: anyio.wait_readable per read
+        else:
+            self._loop.add_reader(self._fd, self._on_readable)
         if self._on_eof is not None:
             # Runs on its own thread, so it fires even when the event loop is stuck.
             threading.Thread(
@@ -102,11 +116,29 @@ class FdSource:
                 daemon=True,
             ).start()
 
+    def _on_readable(self) -> None:
+        try:
+            chunk = os.read(self._fd, _CHUNK)
+        except BlockingIOError:
+            return
+        except OSError:
+            chunk = b""
+        self._chunks.append(chunk)
+        if not chunk or len(self._chunks) >= _MAX_QUEUED:
+            # EOF, or a reader that lags: stop reading until it catches up.
+            assert self._loop is not None
+            self._loop.remove_reader(self._fd)
+            self._paused = bool(chunk)
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
     async def receive(self) -> bytes:
         if not self._started:
             self._start()
         if self._thread is not None:
             return await self._thread.receive()
+        if self._loop is not None:
+            return await self._receive_queued(self._loop)
         if self._eof:
             return b""
         while True:
@@ -120,6 +152,23 @@ class FdSource:
             if not chunk:
                 self._eof = True
             return chunk
+
+    async def _receive_queued(self, loop: asyncio.AbstractEventLoop) -> bytes:
+        while not self._chunks:
+            if self._eof:
+                return b""
+            self._waiter = loop.create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        chunk = self._chunks.popleft()
+        if not chunk:
+            self._eof = True
+        elif self._paused and len(self._chunks) < _MAX_QUEUED // 2:
+            self._paused = False
+            loop.add_reader(self._fd, self._on_readable)
+        return chunk
 
 
 class _ThreadSource:
