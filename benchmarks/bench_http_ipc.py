@@ -153,21 +153,24 @@ async def bench_uvicorn(seconds: float, concurrency: int, workdir: Path) -> floa
         proc.wait(10)
 
 
-async def main(seconds: float, concurrency: int) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        floor = await bench_uvicorn(seconds, concurrency, work)
-        ipc = await bench_ipc(seconds, concurrency, work)
-        dispatch = await bench_dispatch(seconds, concurrency)
-    print(f"HTTP GET /ping, concurrency {concurrency}, {seconds:g} s each")
-    print(f"  uvicorn over loopback (floor) {floor:9.0f} req/s")
-    print(f"  HTTP-over-IPC, module process {ipc:9.0f} req/s   ratio {ipc / floor:5.2f}")
-    print(f"  in-process dispatch only      {dispatch:9.0f} req/s   ratio {dispatch / floor:5.2f}")
+async def main(seconds: float, levels: list[int]) -> None:
+    for concurrency in levels:
+        with tempfile.TemporaryDirectory() as tmp:
+            work = Path(tmp)
+            floor = await bench_uvicorn(seconds, concurrency, work)
+            ipc = await bench_ipc(seconds, concurrency, work)
+            dispatch = await bench_dispatch(seconds, concurrency)
+        print(f"HTTP GET /ping, concurrency {concurrency}, {seconds:g} s each")
+        print(f"  uvicorn over loopback (floor) {floor:9.0f} req/s")
+        print(f"  HTTP-over-IPC, module process {ipc:9.0f} req/s   ratio {ipc / floor:5.2f}")
+        print(
+            f"  in-process dispatch only      {dispatch:9.0f} req/s   ratio {dispatch / floor:5.2f}"
+        )
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=3.0)
-    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--concurrency", default="1,16,64", help="comma-separated levels")
     args = parser.parse_args()
-    anyio.run(main, args.seconds, args.concurrency)
+    anyio.run(main, args.seconds, [int(c) for c in args.concurrency.split(",")])
