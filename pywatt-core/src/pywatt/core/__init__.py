@@ -62,7 +62,14 @@ if TYPE_CHECKING:
         stdio_http_response,
     )
     from pywatt.core.module import ModuleContext, PyWattModule, ServeOptions, pywatt_module
-    from pywatt.core.plugins import PluginInfo, Plugins, Registry, get_plugins, reset_plugins
+    from pywatt.core.plugins import (
+        PluginInfo,
+        Plugins,
+        Registry,
+        get_plugins,
+        lazy,
+        reset_plugins,
+    )
     from pywatt.core.redact import Redactor, register_secret, registered_count
     from pywatt.core.secrets import CacheMode, Secret, SecretClient
     from pywatt.core.state import AppState
@@ -124,6 +131,7 @@ _LAZY: dict[str, str] = {
     "Plugins": "pywatt.core.plugins",
     "Registry": "pywatt.core.plugins",
     "get_plugins": "pywatt.core.plugins",
+    "lazy": "pywatt.core.plugins",
     "reset_plugins": "pywatt.core.plugins",
     "PyWattModule": "pywatt.core.module",
     "ServeOptions": "pywatt.core.module",
@@ -191,6 +199,7 @@ __all__ = [
     "encode_frame",
     "frame_payload_to_json",
     "get_plugins",
+    "lazy",
     "hookimpl",
     "log_span",
     "parse_listen_address",
