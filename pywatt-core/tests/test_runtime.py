@@ -465,7 +465,7 @@ async def test_missing_server_adapter_is_a_clear_error(plugins, caplog):
     module = PyWattModule(lambda state: object())
     async with ScriptedOrchestrator(module, plugins=plugins) as orch:
         assert await orch.wait_exit() == 1
-    assert "no server adapter for builtins.object; installed: none" in caplog.text
+    assert "no server adapter serves builtins.object; installed adapters: none" in caplog.text
     assert orch.lines == []
 
 

@@ -31,9 +31,9 @@ def wsgi_app(environ, start_response):
     return [b"wsgi"]
 
 
-def test_the_server_plugin_registers_both_adapters():
+def test_the_server_plugin_registers_its_adapters():
     plugins = build_plugins(env=ONLY_SERVER)
-    assert plugins.server_adapters.names() == ["flask", "starlette"]
+    assert plugins.server_adapters.names() == ["fastapi", "flask", "starlette"]
     assert plugins.server_adapters.owner("flask") == "server"
     for _, adapter in plugins.server_adapters.items():
         assert isinstance(adapter, ServerAdapter)
@@ -69,9 +69,52 @@ def test_an_unknown_name_lists_the_installed_adapters():
 def test_an_unsupported_app_names_its_type_and_the_adapters():
     with pytest.raises(ServerError) as info:
         select_adapter(wsgi_app, plugins=build_plugins(env=ONLY_SERVER))
+    # No install hint: pywatt ships no adapter for a bare function.
     assert str(info.value) == (
-        "no server adapter supports builtins.function; installed: flask, starlette"
+        "no server adapter serves builtins.function; installed adapters: fastapi, flask, starlette"
     )
+
+
+def test_a_missing_shipped_adapter_is_named_with_its_extra():
+    from pywatt.core.plugins import build_plugins as build
+
+    with pytest.raises(ServerError, match=r"Install pywatt-server\[flask\] to serve it"):
+        select_adapter(Flask("no-adapter"), plugins=build(entry_points=[], env={}))
+
+
+def test_fastapi_is_an_alias_of_the_starlette_adapter():
+    plugins = build_plugins(env=ONLY_SERVER)
+    assert isinstance(select_adapter(FastAPI(), "fastapi", plugins=plugins), StarletteAdapter)
+
+
+def test_a_third_party_asgi_framework_adapter_wins_over_the_generic_one():
+    from pywatt.core import hookimpl
+
+    class OtherFramework:
+        """An ASGI framework that is not Starlette."""
+
+        async def __call__(self, scope, receive, send):  # pragma: no cover - never served
+            raise NotImplementedError
+
+    class OtherAdapter:
+        name = "aaa-other"  # sorts first, and also a name that would lose a tie on purpose
+
+        def supports(self, app):
+            return isinstance(app, OtherFramework)
+
+        def wrap(self, app):
+            return AsgiRunner(app)
+
+    class Plugin:
+        @hookimpl
+        def pywatt_register_server_adapters(self, register):
+            register("zzz-other", OtherAdapter())
+
+    plugins = build_plugins(env=ONLY_SERVER, extra=[("other", Plugin())])
+    assert isinstance(select_adapter(OtherFramework(), plugins=plugins), OtherAdapter)
+    # A Starlette app still goes to the Starlette adapter, a bare ASGI callable too.
+    assert isinstance(select_adapter(Starlette(), plugins=plugins), StarletteAdapter)
+    assert isinstance(select_adapter(raw_asgi, plugins=plugins), StarletteAdapter)
 
 
 def test_the_process_wide_plugins_are_the_default(monkeypatch):

@@ -129,4 +129,4 @@ async def test_unknown_framework_name_lists_installed(plugins, caplog):
     module = build_module(app_factory, framework="django")
     async with ScriptedOrchestrator(module, plugins=plugins) as o:
         assert await o.wait_exit() == 1
-    assert "no server adapter 'django'; installed: flask, starlette" in caplog.text
+    assert "no server adapter 'django'; installed: fastapi, flask, starlette" in caplog.text

@@ -23,7 +23,7 @@ from anyio.abc import TaskGroup
 
 from pywatt.core._lines import DEFAULT_MAX_LINE
 from pywatt.core.config import AppConfig
-from pywatt.core.errors import ConfigError, InitError, PyWattError, ServerError
+from pywatt.core.errors import ConfigError, InitError, PyWattError
 from pywatt.core.lifecycle import (
     StopController,
     arm_exit_deadline,
@@ -676,18 +676,10 @@ async def _bootstrap_secret(client: SecretClient, key: str, default: str | None)
 
 
 def _select_runner(app: Any, framework: str | None, plugins: Plugins) -> AppRunner:
-    registry = plugins.server_adapters
-    if framework is not None:
-        adapter = registry.get(framework)
-        return adapter.wrap(app)  # type: ignore[no-any-return]
-    for _name, adapter in registry.items():
-        if adapter.supports(app):
-            return adapter.wrap(app)  # type: ignore[no-any-return]
-    installed = ", ".join(registry.names()) or "none"
-    raise ServerError(
-        f"no server adapter for {type(app).__module__}.{type(app).__qualname__}; "
-        f"installed: {installed}. Install pywatt-server[starlette] or pywatt-server[flask]."
-    )
+    from pywatt.core.serving import choose_adapter
+
+    runner: AppRunner = choose_adapter(plugins.server_adapters, app, framework).wrap(app)
+    return runner
 
 
 def pywatt_module(

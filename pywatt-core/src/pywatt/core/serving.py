@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from pywatt.core.errors import ServerError
 
 if TYPE_CHECKING:
     import socket
 
     import anyio
+
+    from pywatt.core.plugins import Registry
 
 __all__ = [
     "AppRunner",
@@ -122,10 +126,45 @@ class ServerAdapter(Protocol):
 
     name: str
 
-    def supports(self, app: object) -> bool:
-        """Whether ``app`` belongs to this adapter's framework (must not import it eagerly)."""
+    def supports(self, app: object) -> bool | int:
+        """How well this adapter serves ``app``; it must not import its framework eagerly.
+
+        ``True`` (or :data:`EXACT_MATCH`): ``app`` is this framework's own app class.
+        :data:`GENERIC_MATCH`: ``app`` only fits a generic interface (any ASGI callable).
+        ``False``/``0``: no. The best match wins, so a third-party adapter for an ASGI
+        framework is chosen over the generic ASGI one; ties go to the first name.
+        """
         ...
 
     def wrap(self, app: object) -> AppRunner:
         """Wrap ``app`` once; the runner is then used for every request."""
         ...
+
+
+#: :meth:`ServerAdapter.supports` scores: the framework's own app class, or a generic interface.
+EXACT_MATCH = 2
+GENERIC_MATCH = 1
+# Frameworks pywatt-server serves, and the extra that brings each in.
+_SHIPPED = {"starlette": "starlette", "fastapi": "starlette", "flask": "flask"}
+
+
+def choose_adapter(registry: Registry[Any], app: object, name: str | None = None) -> Any:
+    """The adapter named ``name``, else the installed one that matches ``app`` best."""
+    if name is not None:
+        return registry.get(name)
+    best: Any = None
+    best_score = 0
+    for _name, adapter in registry.items():
+        result = adapter.supports(app)
+        score = EXACT_MATCH if result is True else int(result or 0)
+        if score > best_score:
+            best, best_score = adapter, score
+    if best is None:
+        kind = f"{type(app).__module__}.{type(app).__qualname__}"
+        installed = ", ".join(registry.names()) or "none"
+        message = f"no server adapter serves {kind}; installed adapters: {installed}"
+        extra = _SHIPPED.get(type(app).__module__.partition(".")[0])
+        if extra is not None:
+            message += f". Install pywatt-server[{extra}] to serve it"
+        raise ServerError(message)
+    return best

@@ -1,7 +1,8 @@
 """The framework adapters and the choice between them.
 
-``starlette`` serves Starlette and FastAPI apps and any other ASGI callable; ``flask`` serves
-Flask (any WSGI app) through ``a2wsgi`` under uvicorn. Frameworks are imported only when an
+``starlette`` (alias ``fastapi``) serves Starlette and FastAPI apps, and any other ASGI
+callable as a fallback; ``flask`` serves Flask (any WSGI app, when named) through ``a2wsgi``
+under uvicorn. Frameworks are imported only when an
 app of theirs is wrapped, or when one is already imported and an app is being matched.
 """
 
@@ -13,7 +14,13 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from pywatt.core.errors import ServerError
-from pywatt.core.serving import AppRunner, ServerAdapter
+from pywatt.core.serving import (
+    EXACT_MATCH,
+    GENERIC_MATCH,
+    AppRunner,
+    ServerAdapter,
+    choose_adapter,
+)
 from pywatt.server.asgi import AsgiRunner
 from pywatt.server.discovery import flask_endpoints, starlette_endpoints
 
@@ -39,11 +46,12 @@ class StarletteAdapter:
 
     name = "starlette"
 
-    def supports(self, app: object) -> bool:
+    def supports(self, app: object) -> int:
         starlette = sys.modules.get("starlette.applications")
         if starlette is not None and isinstance(app, starlette.Starlette):
-            return True
-        return _is_asgi_callable(app)
+            return EXACT_MATCH
+        # Any other ASGI callable too, but as a fallback: an adapter for its framework wins.
+        return GENERIC_MATCH if _is_asgi_callable(app) else 0
 
     def wrap(self, app: object) -> AppRunner:
         if not callable(app):
@@ -130,7 +138,7 @@ class FlaskAdapter:
 def select_adapter(
     app: object, name: str | None = None, *, plugins: Plugins | None = None
 ) -> ServerAdapter:
-    """The adapter named ``name``, or the first installed one (by name) that supports ``app``.
+    """The adapter named ``name``, or the installed one that matches ``app`` best.
 
     :param plugins: the plugins to choose from; the process-wide ones by default.
     """
@@ -138,15 +146,5 @@ def select_adapter(
         from pywatt.core.plugins import get_plugins
 
         plugins = get_plugins()
-    registry = plugins.server_adapters
-    if name is not None:
-        adapter: ServerAdapter = registry.get(name)
-        return adapter
-    for _, candidate in registry.items():
-        if candidate.supports(app):
-            return candidate  # type: ignore[no-any-return]
-    installed = ", ".join(registry.names()) or "none"
-    raise ServerError(
-        f"no server adapter supports {type(app).__module__}.{type(app).__qualname__}; "
-        f"installed: {installed}"
-    )
+    adapter: ServerAdapter = choose_adapter(plugins.server_adapters, app, name)
+    return adapter
