@@ -17,6 +17,7 @@ import anyio
 from anyio.abc import ByteStream, TaskGroup
 
 from pywatt.comm._frames import decode_incoming, encode_outgoing
+from pywatt.comm._writer import FrameWriter
 from pywatt.comm.reconnect import FOREVER, Backoff
 from pywatt.comm.routing import RoutedHandler, Router
 from pywatt.core.envelope import FrameDecoder
@@ -87,8 +88,9 @@ class FramedChannel:
         self.skipped_frames = 0
         self._open = opener
         self._stream: ByteStream | None = None
+        self._writer: FrameWriter | None = None
+        self._tg: TaskGroup | None = None
         self._up = anyio.Event()
-        self._write_lock = anyio.Lock()
         self._closed = False
         self._scope: anyio.CancelScope | None = None
 
@@ -118,12 +120,16 @@ class FramedChannel:
                 if self._closed:
                     scope.cancel()
                 async with anyio.create_task_group() as tg:
+                    self._tg = tg
+                    if self._writer is not None:
+                        self._writer.task_group = tg
                     await self._serve_forever(host, tg)
                     tg.cancel_scope.cancel()
         except ChannelError as exc:
             logger.error("%s channel: not running: %s", self.name, exc)
         finally:
             self._scope = None
+            self._tg = None
             with anyio.CancelScope(shield=True):
                 await self.aclose()
 
@@ -145,11 +151,11 @@ class FramedChannel:
         while True:
             if self._closed:
                 raise ChannelClosedError(f"{self.name} channel is closed")
-            stream = self._stream
-            if stream is not None:
+            writer = self._writer
+            if writer is not None:
                 break
             await self._up.wait()
-        await self._write(stream, frame)
+        await writer.write(frame)
 
     async def route(
         self, target_module_id: str, target_endpoint: str, request: Any, *, timeout: float = 30.0
@@ -161,22 +167,16 @@ class FramedChannel:
         """Handle messages routed from ``source_module_id`` (None: from any other module)."""
         self.routing.on_routed(source_module_id, handler)
 
-    async def _write(self, stream: ByteStream, frame: bytes) -> None:
-        try:
-            async with self._write_lock:
-                await stream.send(frame)
-        except _STREAM_ERRORS as exc:
-            raise ChannelClosedError(f"{self.name} channel write failed: {exc}") from exc
-
     async def _reply(self, stream: ByteStream, msg: BaseModel) -> None:
         """Answer on the connection the request came in on; drop it if that one is gone."""
-        if stream is not self._stream:
+        writer = self._writer
+        if writer is None or writer.stream is not stream:
             logger.info(
                 "%s channel: dropping %s for a closed connection", self.name, type(msg).__name__
             )
             return
         try:
-            await self._write(stream, encode_outgoing(msg))
+            await writer.write(encode_outgoing(msg))
         except ChannelError as exc:
             logger.warning("%s channel: reply not sent: %s", self.name, exc)
 
@@ -213,11 +213,15 @@ class FramedChannel:
 
     def _attach(self, stream: ByteStream) -> None:
         self._stream = stream
+        self._writer = FrameWriter(stream, self.name, self._tg)
         self._up.set()
 
     async def _detach(self, stream: ByteStream, reason: str) -> None:
         if self._stream is stream:
             self._stream = None
+            if self._writer is not None:
+                self._writer.close()
+            self._writer = None
             self._up = anyio.Event()
         self.routing.fail_all(reason)
         with anyio.CancelScope(shield=True):
