@@ -58,6 +58,7 @@ async def test_frames_from_many_senders_arrive_whole_and_in_each_senders_order(
         assert {k: v == sorted(v) and len(v) == 40 for k, v in seen.items()} == dict.fromkeys(
             range(6), True
         )
+        assert channel.metrics()["frames_out"] == 240
 
 
 async def keep_sending(channel: TcpChannel) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,7 @@ from anyio.abc import ByteStream, TaskGroup
 
 from pywatt.comm._frames import decode_incoming, encode_outgoing
 from pywatt.comm._writer import FrameWriter
+from pywatt.comm.metrics import ChannelMetrics, LatencyHistogram
 from pywatt.comm.reconnect import FOREVER, Backoff
 from pywatt.comm.routing import RoutedHandler, Router
 from pywatt.core.envelope import FrameDecoder
@@ -86,6 +88,9 @@ class FramedChannel:
         self.reconnects = 0
         #: Frames skipped because they did not decode as an orchestrator message.
         self.skipped_frames = 0
+        self.frames_in = self.frames_out = self.bytes_in = self.bytes_out = 0
+        #: Seconds the host took to answer each HTTP request that came over the channel.
+        self.http_latency = LatencyHistogram()
         self._open = opener
         self._stream: ByteStream | None = None
         self._writer: FrameWriter | None = None
@@ -143,6 +148,23 @@ class FramedChannel:
         self.routing.fail_all(f"{self.name} channel closed")
         self._up.set()  # wake senders waiting for a connection so they see the close
 
+    def metrics(self) -> ChannelMetrics:
+        """A snapshot of this channel's counters and latency histograms."""
+        return {
+            "channel": self.name,
+            "address": self.address,
+            "connected": self.connected,
+            "frames_in": self.frames_in,
+            "frames_out": self.frames_out,
+            "bytes_in": self.bytes_in,
+            "bytes_out": self.bytes_out,
+            "reconnects": self.reconnects,
+            "skipped_frames": self.skipped_frames,
+            "route_errors": self.routing.errors,
+            "route_latency": self.routing.latency.snapshot(),
+            "http_latency": self.http_latency.snapshot(),
+        }
+
     # -- sending ----------------------------------------------------------------------------
 
     async def send(self, msg: BaseModel) -> None:
@@ -156,6 +178,8 @@ class FramedChannel:
                 break
             await self._up.wait()
         await writer.write(frame)
+        self.frames_out += 1
+        self.bytes_out += len(frame)
 
     async def route(
         self, target_module_id: str, target_endpoint: str, request: Any, *, timeout: float = 30.0
@@ -176,7 +200,10 @@ class FramedChannel:
             )
             return
         try:
-            await writer.write(encode_outgoing(msg))
+            frame = encode_outgoing(msg)
+            await writer.write(frame)
+            self.frames_out += 1
+            self.bytes_out += len(frame)
         except ChannelError as exc:
             logger.warning("%s channel: reply not sent: %s", self.name, exc)
 
@@ -260,6 +287,8 @@ class FramedChannel:
                 return f"{type(exc).__name__}: {exc}"
             try:
                 for fmt, data in decoder.feed(chunk):
+                    self.frames_in += 1
+                    self.bytes_in += len(data) + 5  # the u32 length and the format byte
                     self._dispatch(stream, host, tg, fmt, data)
             except FrameError as exc:
                 logger.error("%s channel: %s: %s", self.name, type(exc).__name__, exc)
@@ -308,6 +337,7 @@ class FramedChannel:
         request = HttpExchangeRequest(
             method=msg.method, uri=msg.uri, headers=msg.headers, body=msg.body or b""
         )
+        start = time.perf_counter()
         try:
             response = await host.handle_http(request)
             reply = HttpResponse(
@@ -324,4 +354,5 @@ class FramedChannel:
                 headers={"content-type": "application/json"},
                 body=_INTERNAL_ERROR,
             )
+        self.http_latency.observe(time.perf_counter() - start)
         await self._reply(stream, reply)

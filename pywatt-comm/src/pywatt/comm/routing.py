@@ -14,12 +14,14 @@ from __future__ import annotations
 import inspect
 import json
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from pywatt.comm.metrics import LatencyHistogram
 from pywatt.core.envelope import EncodedMessage, EncodingFormat, decode_envelope, encode_envelope
 from pywatt.core.errors import (
     ChannelClosedError,
@@ -64,6 +66,10 @@ class Router:
         self._send = send
         self._pending: dict[uuid.UUID, _Pending] = {}
         self._handlers: dict[str | None, RoutedHandler] = {}
+        #: Seconds from sending each request to its response (or its failure).
+        self.latency = LatencyHistogram()
+        #: Requests that timed out or lost their connection.
+        self.errors = 0
 
     @property
     def pending(self) -> int:
@@ -86,17 +92,25 @@ class Router:
             payload=payload,
         )
         pending = self._pending[request_id] = _Pending()
+        start = time.perf_counter()
         try:
             with anyio.fail_after(timeout):
                 await self._send(msg)
                 await pending.done.wait()
         except TimeoutError:
+            self.errors += 1
             raise RouteTimeoutError(
                 f"no response from {target_module_id!r} ({target_endpoint}) within {timeout} s"
             ) from None
+        except ChannelError:
+            self.errors += 1
+            raise
         finally:
             self._pending.pop(request_id, None)
+            self.latency.observe(time.perf_counter() - start)
         if pending.error is not None:
+            if isinstance(pending.error, ChannelError):
+                self.errors += 1
             raise pending.error
         return pending.value
 
