@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 from pywatt.comm.channel import FramedChannel
+from pywatt.comm.connection import ConnectionConfig
+from pywatt.comm.discovery import DiscoveryError, ServiceDiscoveryClient
 from pywatt.comm.encoders import MsgpackEncoder
 from pywatt.comm.metrics import ChannelMetrics, HistogramSnapshot, LatencyHistogram
 from pywatt.comm.reconnect import Backoff
+from pywatt.comm.registration import (
+    Capabilities,
+    EndpointCapability,
+    ModuleInfo,
+    RegisteredModule,
+    Registration,
+    RegistrationError,
+    register_module,
+)
 from pywatt.comm.routing import REPLY_ENDPOINT, RoutedHandler, Router, router
 from pywatt.comm.tcp import DEFAULT_TCP_MAX_FRAME, TcpChannel
 from pywatt.comm.unix import DEFAULT_UNIX_MAX_FRAME, UnixChannel
@@ -15,14 +26,24 @@ __all__ = [
     "DEFAULT_UNIX_MAX_FRAME",
     "REPLY_ENDPOINT",
     "Backoff",
+    "Capabilities",
     "ChannelMetrics",
+    "ConnectionConfig",
+    "DiscoveryError",
+    "EndpointCapability",
     "FramedChannel",
     "HistogramSnapshot",
     "LatencyHistogram",
+    "ModuleInfo",
     "MsgpackEncoder",
+    "RegisteredModule",
+    "Registration",
+    "RegistrationError",
     "RoutedHandler",
     "Router",
+    "ServiceDiscoveryClient",
     "TcpChannel",
     "UnixChannel",
+    "register_module",
     "router",
 ]
