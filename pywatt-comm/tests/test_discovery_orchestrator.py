@@ -76,3 +76,38 @@ async def test_a_consumer_discovers_the_provider_another_module_registered(tmp_p
             "is_healthy": True,
         }
         assert [p.module_id for p in orch.discovery.providers] == ["search-provider"]
+
+
+REGISTERING = """
+from pywatt.comm import Capabilities, EndpointCapability, ModuleInfo, register_module
+async def main():
+    info = ModuleInfo(name="billing", version="2.0.0", description="bills")
+    reg = await register_module(ConnectionConfig.from_env(), info)
+    await reg.advertise(Capabilities(endpoints=[EndpointCapability(path="/b", methods=["GET"])]))
+    log("registered", id=str(reg.module.id), port=reg.module.orchestrator_port)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(reg.serve, 0.1)
+        await anyio.sleep(2.0)  # the test looks at the registry meanwhile
+        tg.cancel_scope.cancel()  # shutting down: serve() unregisters
+    log("unregistered")
+anyio.run(main)
+send({"op": "announce", "listen": init["listen"], "endpoints": []})
+recv()
+"""
+
+
+async def test_registration_heartbeats_and_unregister_under_the_dev_orchestrator(tmp_path):
+    async with Orchestrator() as orch:
+        handle = await orch.start(module(tmp_path, "billing", REGISTERING))
+        registered = await handle.wait_log("registered", timeout=20)
+        module_id = registered.fields["id"]
+        entry = orch.discovery.registered.get(module_id)
+        assert entry is not None
+        assert entry["capabilities"] == {"endpoints": [{"path": "/b", "methods": ["GET"]}]}
+        assert entry["module"]["info"] == {
+            "name": "billing", "version": "2.0.0", "description": "bills"
+        }  # fmt: skip
+        await handle.wait_log("unregistered", timeout=20)
+        assert module_id not in orch.discovery.registered
+        assert entry["heartbeats"] >= 2  # the first at once, then every 0.1 s
+        assert entry["status"] == "Healthy"

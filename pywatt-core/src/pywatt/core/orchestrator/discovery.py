@@ -1,4 +1,4 @@
-"""The dev orchestrator's side of service-provider registration and discovery (§7.4).
+"""The dev orchestrator's side of module registration (§7.2) and provider discovery (§7.4).
 
 The protocol has no way to say who is asking, so each module gets its own listener (as for
 routing): whoever connects to module A's discovery port is module A. Its address reaches the
@@ -8,7 +8,10 @@ module as ``PYWATT_DISCOVERY_ADDRESS``. Providers live in memory for the orchest
 from __future__ import annotations
 
 import itertools
-from typing import TYPE_CHECKING
+import json
+import secrets
+import uuid
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from anyio.abc import Listener, SocketAttribute, SocketStream
@@ -35,6 +38,8 @@ class DiscoveryRegistry:
         self._ids = itertools.count(1)
         #: Every registered provider, in registration order.
         self.providers: list[ServiceProviderInfo] = []
+        #: §7.2 registrations by module uuid: the ``RegisteredModule`` plus what it sent since.
+        self.registered: dict[str, dict[str, Any]] = {}
 
     async def listen(self, module_id: str) -> str:
         """The ``ip:port`` of ``module_id``'s discovery listener, opening it on first use."""
@@ -74,14 +79,44 @@ class DiscoveryRegistry:
                 return
             for fmt, data in frames:
                 try:
-                    reply = self.answer(
-                        module_id, decode_envelope(to_json(fmt, data)).content_as_m2o()
-                    )
+                    envelope = decode_envelope(to_json(fmt, data))
+                    if isinstance(envelope.content, dict) and "request_type" in envelope.content:
+                        local = stream.extra(SocketAttribute.local_port)
+                        body = json.dumps(self.register(envelope.content, local)).encode()
+                    else:
+                        reply = self.answer(module_id, envelope.content_as_m2o())
+                        body = b"" if reply is None else encode(reply)
                 except ProtocolError as exc:
                     self._orch._report(module_id, "WARN", f"bad discovery frame: {exc}")
                     continue
-                if reply is not None:
-                    await stream.send(encode_frame(encode(reply)))
+                if body:
+                    await stream.send(encode_frame(body))
+
+    def register(self, request: dict[str, Any], port: int) -> dict[str, Any]:
+        """The bare reply to one §7.2 request."""
+        kind = request.get("request_type")
+        reply: dict[str, Any] = {"response_type": kind, "success": True}
+        if kind == "register":
+            info = request.get("module_info") or {}
+            module = {"info": info, "id": str(uuid.uuid4()), "token": secrets.token_hex(16),
+                      "orchestrator_host": "127.0.0.1", "orchestrator_port": port}  # fmt: skip
+            self.registered[module["id"]] = {"module": module, "heartbeats": 0}
+            self._orch._report(str(info.get("name")), "INFO", "module registered", id=module["id"])
+            return {**reply, "module": module}
+        entry = self.registered.get(str(request.get("module_id")))
+        if entry is None or entry["module"]["token"] != request.get("token"):
+            return {**reply, "success": False, "error": "Unknown module or bad token"}
+        if kind == "heartbeat":
+            entry["heartbeats"] += 1
+            entry["status"] = request.get("status")
+            return {**reply, "status": "Healthy"}
+        if kind == "capabilities":
+            entry["capabilities"] = request.get("capabilities")
+            return reply
+        if kind == "unregister":
+            del self.registered[entry["module"]["id"]]
+            return reply
+        return {**reply, "success": False, "error": f"unknown request_type {kind!r}"}
 
     def answer(self, module_id: str, msg: BaseModel) -> BaseModel | None:
         """The reply to one request from ``module_id``; None for anything else."""
