@@ -90,8 +90,8 @@ async def main():
         await anyio.sleep(2.0)  # the test looks at the registry meanwhile
         tg.cancel_scope.cancel()  # shutting down: serve() unregisters
     log("unregistered")
-anyio.run(main)
 send({"op": "announce", "listen": init["listen"], "endpoints": []})
+anyio.run(main)
 recv()
 """
 
