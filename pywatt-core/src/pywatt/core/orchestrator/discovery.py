@@ -98,10 +98,11 @@ class DiscoveryRegistry:
         reply: dict[str, Any] = {"response_type": kind, "success": True}
         if kind == "register":
             info = request.get("module_info") or {}
-            module = {"info": info, "id": str(uuid.uuid4()), "token": secrets.token_hex(16),
+            new_id = str(uuid.uuid4())
+            module = {"info": info, "id": new_id, "token": secrets.token_hex(16),
                       "orchestrator_host": "127.0.0.1", "orchestrator_port": port}  # fmt: skip
-            self.registered[module["id"]] = {"module": module, "heartbeats": 0}
-            self._orch._report(str(info.get("name")), "INFO", "module registered", id=module["id"])
+            self.registered[new_id] = {"module": module, "heartbeats": 0}
+            self._orch._report(str(info.get("name")), "INFO", "module registered", id=new_id)
             return {**reply, "module": module}
         entry = self.registered.get(str(request.get("module_id")))
         if entry is None or entry["module"]["token"] != request.get("token"):
@@ -149,5 +150,7 @@ class DiscoveryRegistry:
             if not msg.all_providers:
                 found = [p for p in found if p.is_healthy]
             return DiscoverServiceProvidersResponse(success=True, providers=found)
-        self._orch._report(module_id, "WARN", f"unexpected {msg.op!r} on the discovery port")
+        self._orch._report(
+            module_id, "WARN", f"unexpected {getattr(msg, 'op', '?')!r} on the discovery port"
+        )
         return None
