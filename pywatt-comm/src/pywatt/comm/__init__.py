@@ -17,6 +17,15 @@ from pywatt.comm.registration import (
     RegistrationError,
     register_module,
 )
+from pywatt.comm.resilience import (
+    CircuitBreaker,
+    CircuitOpenError,
+    Failover,
+    Policy,
+    Retry,
+    RetryBudget,
+    policies_from_config,
+)
 from pywatt.comm.routing import REPLY_ENDPOINT, RoutedHandler, Router, router
 from pywatt.comm.tcp import DEFAULT_TCP_MAX_FRAME, TcpChannel
 from pywatt.comm.unix import DEFAULT_UNIX_MAX_FRAME, UnixChannel
@@ -28,22 +37,29 @@ __all__ = [
     "Backoff",
     "Capabilities",
     "ChannelMetrics",
+    "CircuitBreaker",
+    "CircuitOpenError",
     "ConnectionConfig",
     "DiscoveryError",
     "EndpointCapability",
+    "Failover",
     "FramedChannel",
     "HistogramSnapshot",
     "LatencyHistogram",
     "ModuleInfo",
     "MsgpackEncoder",
+    "Policy",
     "RegisteredModule",
     "Registration",
     "RegistrationError",
+    "Retry",
+    "RetryBudget",
     "RoutedHandler",
     "Router",
     "ServiceDiscoveryClient",
     "TcpChannel",
     "UnixChannel",
+    "policies_from_config",
     "register_module",
     "router",
 ]

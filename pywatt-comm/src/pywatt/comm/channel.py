@@ -38,6 +38,7 @@ from pywatt.core.messages import (
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
+    from pywatt.comm.resilience import Policy
     from pywatt.core.channels import ChannelHost
     from pywatt.core.envelope import EncodingFormat
 
@@ -182,10 +183,18 @@ class FramedChannel:
         self.bytes_out += len(frame)
 
     async def route(
-        self, target_module_id: str, target_endpoint: str, request: Any, *, timeout: float = 30.0
+        self,
+        target_module_id: str,
+        target_endpoint: str,
+        request: Any,
+        *,
+        timeout: float = 30.0,
+        policy: Policy | None = None,
     ) -> Any:
         """Route ``request`` to another module and return its JSON response (§7.5)."""
-        return await self.routing.route(target_module_id, target_endpoint, request, timeout=timeout)
+        return await self.routing.route(
+            target_module_id, target_endpoint, request, timeout=timeout, policy=policy
+        )
 
     def on_routed(self, source_module_id: str | None, handler: RoutedHandler) -> None:
         """Handle messages routed from ``source_module_id`` (None: from any other module)."""

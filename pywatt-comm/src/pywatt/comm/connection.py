@@ -85,6 +85,9 @@ class RequestConnection:
         #: Connections dialled so far (for tests and diagnostics).
         self.dials = 0
 
+    def __str__(self) -> str:
+        return self.config.address
+
     async def request(self, content: Any) -> bytes:
         """Send ``Message{content, metadata.id = fresh UUID}``; the next frame's JSON bytes.
 

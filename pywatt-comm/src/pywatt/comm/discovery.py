@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TypeVar
 
 from pywatt.comm.connection import ConnectionConfig, RequestConnection
+from pywatt.comm.resilience import Failover, Policy
 from pywatt.core.errors import ProtocolError, PyWattError
 from pywatt.core.messages import (
     DiscoverServiceProviders,
@@ -29,11 +31,19 @@ class ServiceDiscoveryClient:
     """``register_service_provider`` / ``discover_service_providers`` as the Rust client does.
 
     Each request is an envelope with a fresh ``metadata.id``; the next frame is its reply, a
-    bare orchestrator message.
+    bare orchestrator message. Given several orchestrator addresses, requests fail over to
+    the next when one cannot be reached; ``policy`` wraps each request to one address.
     """
 
-    def __init__(self, config: ConnectionConfig) -> None:
-        self._conn = RequestConnection(config, "service discovery")
+    def __init__(
+        self,
+        config: ConnectionConfig | Sequence[ConnectionConfig],
+        *,
+        policy: Policy | None = None,
+    ) -> None:
+        configs = [config] if isinstance(config, ConnectionConfig) else list(config)
+        conns = [RequestConnection(c, "service discovery") for c in configs]
+        self.failover: Failover[RequestConnection] = Failover("discovery", conns, policy)
 
     async def register_service_provider(
         self,
@@ -77,10 +87,11 @@ class ServiceDiscoveryClient:
         return providers[0] if providers else None
 
     async def aclose(self) -> None:
-        await self._conn.aclose()
+        for conn in self.failover.endpoints:
+            await conn.aclose()
 
     async def _ask(self, request: object, expected: type[_T]) -> _T:
-        data = await self._conn.request(request)
+        data = await self.failover.run(lambda conn: conn.request(request))
         try:
             reply = decode_o2m(data)
         except ProtocolError as exc:

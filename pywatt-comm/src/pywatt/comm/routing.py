@@ -35,6 +35,7 @@ from pywatt.core.messages import RoutedModuleMessage, RoutedModuleResponse, Rout
 
 if TYPE_CHECKING:
     from pywatt.comm.channel import FramedChannel
+    from pywatt.comm.resilience import Policy
     from pywatt.core.state import AppState
 
 __all__ = ["REPLY_ENDPOINT", "RoutedHandler", "Router", "router"]
@@ -70,19 +71,41 @@ class Router:
         self.latency = LatencyHistogram()
         #: Requests that timed out or lost their connection.
         self.errors = 0
+        #: Resilience policies by target module id; ``None`` applies to every other target.
+        self.policies: dict[str | None, Policy] = {}
 
     @property
     def pending(self) -> int:
         return len(self._pending)
 
     async def route(
-        self, target_module_id: str, target_endpoint: str, request: Any, *, timeout: float = 30.0
+        self,
+        target_module_id: str,
+        target_endpoint: str,
+        request: Any,
+        *,
+        timeout: float = 30.0,
+        policy: Policy | None = None,
     ) -> Any:
         """Send ``request`` to another module and return its response as a JSON value.
 
+        ``policy`` (else the one set in :attr:`policies` for the target) wraps each attempt;
+        a retried request gets a new ``request_id``.
+
         :raises RouteTimeoutError: no response within ``timeout`` seconds.
         :raises ChannelClosedError: the connection broke or the channel closed while waiting.
+        :raises CircuitOpenError: the policy's breaker is open.
         """
+        policy = policy or self.policies.get(target_module_id) or self.policies.get(None)
+        if policy is None:
+            return await self._route_once(target_module_id, target_endpoint, request, timeout)
+        return await policy.run(
+            lambda: self._route_once(target_module_id, target_endpoint, request, timeout)
+        )
+
+    async def _route_once(
+        self, target_module_id: str, target_endpoint: str, request: Any, timeout: float
+    ) -> Any:
         request_id = uuid.uuid4()
         payload = EncodedMessage(data=encode_envelope(request), format=EncodingFormat.JSON)
         msg = RouteToModule(
