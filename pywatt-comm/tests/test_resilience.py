@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import anyio
@@ -189,3 +190,14 @@ def test_policies_from_module_config():
         policies_from_config({"x": {"timeout": 1, "retires": {}}})
     with pytest.raises(ConfigError, match="policy 'y'"):
         policies_from_config({"y": {"retry": {"attempts": 0}}})
+
+
+def test_route_policies_come_from_the_module_environment(monkeypatch):
+    spec = {"billing": {"timeout": 3, "retry": {"attempts": 2}}, "*": {"timeout": 9}}
+    monkeypatch.setenv("PYWATT_ROUTE_POLICIES", json.dumps(spec))
+    channel = tcp("127.0.0.1:9")
+    assert channel.routing.policies["billing"].timeout == 3
+    assert channel.routing.policies[None].timeout == 9
+    monkeypatch.setenv("PYWATT_ROUTE_POLICIES", "[1]")
+    with pytest.raises(ConfigError, match="JSON object"):
+        tcp("127.0.0.1:9")

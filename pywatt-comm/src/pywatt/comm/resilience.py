@@ -22,6 +22,7 @@ import anyio
 from pywatt.core.errors import ChannelError, ConfigError, PyWattError, RouteTimeoutError
 
 __all__ = [
+    "ROUTE_POLICIES_ENV",
     "CircuitBreaker",
     "CircuitOpenError",
     "Failover",
@@ -29,6 +30,7 @@ __all__ = [
     "Retry",
     "RetryBudget",
     "policies_from_config",
+    "route_policies_from_env",
 ]
 
 logger = logging.getLogger("pywatt.comm.resilience")
@@ -240,6 +242,29 @@ class Policy:
 def policies_from_config(config: Mapping[str, Any]) -> dict[str, Policy]:
     """Policies by name from a module config section ``{name: {timeout, retry, breaker}}``."""
     return {name: Policy.from_config(name, spec) for name, spec in config.items()}
+
+
+#: JSON ``{target_module_id or "*": policy}`` read by every channel's router at start.
+ROUTE_POLICIES_ENV = "PYWATT_ROUTE_POLICIES"
+
+
+def route_policies_from_env(environ: Mapping[str, str]) -> dict[str | None, Policy]:
+    """Routing policies by target from ``PYWATT_ROUTE_POLICIES`` (``"*"``: every other one)."""
+    import json
+
+    text = environ.get(ROUTE_POLICIES_ENV)
+    if not text:
+        return {}
+    try:
+        config = json.loads(text)
+    except ValueError as exc:
+        raise ConfigError(f"{ROUTE_POLICIES_ENV} is not JSON: {exc}") from exc
+    if not isinstance(config, dict):
+        raise ConfigError(f"{ROUTE_POLICIES_ENV} must be a JSON object of policies by target")
+    return {
+        (None if target == "*" else target): policy
+        for target, policy in policies_from_config(config).items()
+    }
 
 
 class Failover(Generic[_E]):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import inspect
 import json
 import logging
+import os
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from pywatt.comm.metrics import LatencyHistogram
+from pywatt.comm.resilience import route_policies_from_env
 from pywatt.core.envelope import EncodedMessage, EncodingFormat, decode_envelope, encode_envelope
 from pywatt.core.errors import (
     ChannelClosedError,
@@ -72,7 +74,8 @@ class Router:
         #: Requests that timed out or lost their connection.
         self.errors = 0
         #: Resilience policies by target module id; ``None`` applies to every other target.
-        self.policies: dict[str | None, Policy] = {}
+        #: Set in code, or from ``PYWATT_ROUTE_POLICIES`` in the module's environment.
+        self.policies: dict[str | None, Policy] = route_policies_from_env(os.environ)
 
     @property
     def pending(self) -> int:
