@@ -41,11 +41,13 @@ class FrameWriter:
         self.task_group = task_group
         self.name = name
         self._sock: socket.socket | None = None
+        self._owned = False  # a duplicate fd of our own, closed with the writer
         if isinstance(stream, SocketStream):
             # asyncio hands out a TransportSocket without send(); a duplicate of the fd
             # writes to the same socket (the transport never writes: every write is ours).
             raw = stream.extra(SocketAttribute.raw_socket)
-            self._sock = socket.fromfd(raw.fileno(), raw.family, raw.type)
+            self._owned = not isinstance(raw, socket.socket)
+            self._sock = socket.fromfd(raw.fileno(), raw.family, raw.type) if self._owned else raw
             self._sock.setblocking(False)
         self._queue: collections.deque[bytes | memoryview] = collections.deque()
         self._queued = 0
@@ -144,7 +146,7 @@ class FrameWriter:
         self._queue.clear()
         self._queued = 0
         self._drained.set()
-        if self._sock is not None:
+        if self._sock is not None and self._owned:
             anyio.notify_closing(self._sock)  # wakes a drainer waiting for writability
             self._sock.close()
 
