@@ -103,16 +103,21 @@ async def test_breaker_opens_stops_traffic_half_opens_and_closes(
     assert caplog.text.count("circuit 'to-c' closed") == 1
 
 
+class Down:
+    """A call that always fails as a dead peer does, counting how often it was made."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def __call__(self) -> None:
+        self.calls += 1
+        raise ConnectionResetError("peer gone")
+
+
 async def test_a_failed_half_open_trial_opens_the_breaker_again():
     breaker = CircuitBreaker(failure_threshold=1, reset_timeout=0.05)
     policy = Policy("flaky", breaker=breaker)
-    calls = 0
-
-    async def fail() -> None:
-        nonlocal calls
-        calls += 1
-        raise ConnectionResetError("peer gone")
-
+    fail = Down()
     with pytest.raises(ConnectionResetError):
         await policy.run(fail)
     await anyio.sleep(0.06)
@@ -120,24 +125,18 @@ async def test_a_failed_half_open_trial_opens_the_breaker_again():
         await policy.run(fail)  # the trial
     with pytest.raises(CircuitOpenError):
         await policy.run(fail)
-    assert (calls, breaker.state) == (2, "open")
+    assert (fail.calls, breaker.state) == (2, "open")
 
 
 async def test_retry_budget_caps_retries():
     policy = Policy("budgeted", retry=Retry(attempts=5, initial=0, budget=RetryBudget(0.0, 2)))
-    calls = 0
-
-    async def fail() -> None:
-        nonlocal calls
-        calls += 1
-        raise ConnectionResetError("down")
-
+    fail = Down()
     with pytest.raises(ConnectionResetError):
         await policy.run(fail)
-    assert calls == 3  # one try plus the two retries the budget holds
+    assert fail.calls == 3  # one try plus the two retries the budget holds
     with pytest.raises(ConnectionResetError):
         await policy.run(fail)
-    assert calls == 4  # budget spent: no retry
+    assert fail.calls == 4  # budget spent: no retry
 
 
 async def test_discovery_fails_over_to_the_second_orchestrator_when_the_first_dies(
