@@ -111,3 +111,18 @@ async def test_registration_heartbeats_and_unregister_under_the_dev_orchestrator
         assert module_id not in orch.discovery.registered
         assert entry["heartbeats"] >= 2  # the first at once, then every 0.1 s
         assert entry["status"] == "Healthy"
+
+
+async def test_an_offered_channel_is_optional_in_init(tmp_path):
+    body = """
+log("init", tcp=init.get("tcp_channel"))
+send({"op": "announce", "listen": init["listen"], "endpoints": []})
+recv()
+"""
+    spec = module(tmp_path, "offered", body)
+    spec = ModuleSpec(**{**spec.__dict__, "tcp_channel": True, "tcp_channel_required": False})
+    async with Orchestrator() as orch:
+        handle = await orch.start(spec)
+        tcp = (await handle.wait_log("init", timeout=20)).fields["tcp"]
+    assert tcp["required"] is False
+    assert tcp["tls_enabled"] is False

@@ -174,7 +174,9 @@ class ModuleHandle:
         tcp = None
         if spec.tcp_channel:
             address = await orch._router.listen(self)
-            tcp = TcpChannelConfig(address=address, tls_enabled=False, required=True)
+            tcp = TcpChannelConfig(
+                address=address, tls_enabled=False, required=spec.tcp_channel_required
+            )
         init = Init(
             orchestrator_api=orch.orchestrator_api,
             module_id=spec.module_id,
