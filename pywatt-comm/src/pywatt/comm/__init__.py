@@ -6,6 +6,7 @@ from pywatt.comm.channel import FramedChannel
 from pywatt.comm.connection import ConnectionConfig
 from pywatt.comm.discovery import DiscoveryError, ServiceDiscoveryClient
 from pywatt.comm.encoders import MsgpackEncoder
+from pywatt.comm.http_tcp import HttpTcpClient, serve_http_over_tcp
 from pywatt.comm.metrics import ChannelMetrics, HistogramSnapshot, LatencyHistogram
 from pywatt.comm.reconnect import Backoff
 from pywatt.comm.registration import (
@@ -45,6 +46,7 @@ __all__ = [
     "Failover",
     "FramedChannel",
     "HistogramSnapshot",
+    "HttpTcpClient",
     "LatencyHistogram",
     "ModuleInfo",
     "MsgpackEncoder",
@@ -62,4 +64,5 @@ __all__ = [
     "policies_from_config",
     "register_module",
     "router",
+    "serve_http_over_tcp",
 ]

@@ -75,9 +75,11 @@ class ConnectionConfig:
 class RequestConnection:
     """A lazily dialled TCP connection; :meth:`request` sends an envelope, returns one frame."""
 
-    def __init__(self, config: ConnectionConfig, what: str) -> None:
+    def __init__(self, config: ConnectionConfig, what: str, *, metadata_id: bool = True) -> None:
         self.config = config
         self.what = what
+        #: §7.2/§7.4 put a fresh UUID in ``metadata.id``; §5.4 sends ``{}``.
+        self.metadata_id = metadata_id
         self._stream: SocketStream | None = None
         self._decoder = FrameDecoder()
         self._frames: collections.deque[tuple[EncodingFormat, bytes]] = collections.deque()
@@ -89,11 +91,12 @@ class RequestConnection:
         return self.config.address
 
     async def request(self, content: Any) -> bytes:
-        """Send ``Message{content, metadata.id = fresh UUID}``; the next frame's JSON bytes.
+        """Send ``Message{content, metadata}``; the next frame's JSON bytes.
 
         :raises ChannelError: cannot connect, the connection broke, or no reply in time.
         """
-        data = encode_envelope(content, metadata=MessageMetadata(id=str(uuid.uuid4())))
+        meta = MessageMetadata(id=str(uuid.uuid4())) if self.metadata_id else None
+        data = encode_envelope(content, metadata=meta)
         async with self._lock:
             stream = self._stream or await self._dial()
             try:
