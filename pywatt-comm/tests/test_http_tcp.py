@@ -36,7 +36,7 @@ def registered(orch) -> RegisteredModule:
             "token": "t",
             "orchestrator_host": host,
             "orchestrator_port": int(port),
-        }  # fmt: skip
+        }
     )
 
 
