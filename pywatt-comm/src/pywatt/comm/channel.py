@@ -18,6 +18,7 @@ import anyio
 from anyio.abc import ByteStream, TaskGroup
 
 from pywatt.comm._frames import decode_incoming, encode_outgoing
+from pywatt.comm._http import exchange
 from pywatt.comm._writer import FrameWriter
 from pywatt.comm.metrics import ChannelMetrics, LatencyHistogram
 from pywatt.comm.reconnect import FOREVER, Backoff
@@ -34,6 +35,7 @@ from pywatt.core.messages import (
     RoutedModuleResponse,
     Shutdown,
 )
+from pywatt.core.serving import HttpExchangeResponse
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -47,7 +49,11 @@ __all__ = ["FramedChannel"]
 logger = logging.getLogger("pywatt.comm.channel")
 
 _STREAM_ERRORS = (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError)
-_INTERNAL_ERROR = b'{"status":"error","data":null,"message":"internal error"}'
+_INTERNAL_ERROR = HttpExchangeResponse(
+    500,
+    {"content-type": "application/json"},
+    b'{"status":"error","data":null,"message":"internal error"}',
+)
 
 
 class FramedChannel:
@@ -341,27 +347,15 @@ class FramedChannel:
             logger.debug("%s channel: ignoring %s", self.name, msg.op)
 
     async def _answer_http(self, stream: ByteStream, host: ChannelHost, msg: HttpRequest) -> None:
-        from pywatt.core.serving import HttpExchangeRequest
-
-        request = HttpExchangeRequest(
-            method=msg.method, uri=msg.uri, headers=msg.headers, body=msg.body or b""
-        )
         start = time.perf_counter()
-        try:
-            response = await host.handle_http(request)
-            reply = HttpResponse(
-                request_id=msg.request_id,
-                status_code=response.status,
-                headers=dict(response.headers),
-                body=response.body,
-            )
-        except Exception:
-            logger.exception("%s channel: HTTP request %s failed", self.name, msg.request_id)
-            reply = HttpResponse(
-                request_id=msg.request_id,
-                status_code=500,
-                headers={"content-type": "application/json"},
-                body=_INTERNAL_ERROR,
-            )
+        response = await exchange(
+            host.handle_http, msg, error=_INTERNAL_ERROR, what=f"{self.name} channel"
+        )
+        reply = HttpResponse(
+            request_id=msg.request_id,
+            status_code=response.status,
+            headers=dict(response.headers),
+            body=response.body,
+        )
         self.http_latency.observe(time.perf_counter() - start)
         await self._reply(stream, reply)

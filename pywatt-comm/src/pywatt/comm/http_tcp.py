@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import anyio
 from pydantic import BaseModel, Field, ValidationError
 
+from pywatt.comm._http import HttpHandler, exchange
 from pywatt.comm._socket import connect_tcp
 from pywatt.comm._writer import FrameWriter
 from pywatt.comm.connection import ConnectionConfig, RequestConnection
@@ -29,7 +29,7 @@ from pywatt.core.envelope import (
     frame_payload_to_json,
 )
 from pywatt.core.errors import ChannelError, ProtocolError, PyWattError
-from pywatt.core.serving import HttpExchangeRequest, HttpExchangeResponse
+from pywatt.core.serving import HttpExchangeResponse
 
 if TYPE_CHECKING:
     from pywatt.comm.registration import RegisteredModule
@@ -38,8 +38,9 @@ __all__ = ["HttpTcpClient", "HttpTcpRequest", "HttpTcpResponse", "serve_http_ove
 
 logger = logging.getLogger("pywatt.comm.http_tcp")
 
-HttpHandler = Callable[[HttpExchangeRequest], Awaitable[HttpExchangeResponse]]
-_INTERNAL_ERROR = b'{"status":"error","message":"internal error"}'
+_INTERNAL_ERROR = HttpExchangeResponse(
+    500, {"Content-Type": "application/json"}, b'{"status":"error","message":"internal error"}'
+)
 
 
 def _none(value: object) -> bool:
@@ -93,25 +94,13 @@ async def serve_http_over_tcp(module: RegisteredModule, handle: HttpHandler) -> 
 
 
 async def _answer(writer: FrameWriter, handle: HttpHandler, request: HttpTcpRequest) -> None:
-    exchange = HttpExchangeRequest(
-        method=request.method, uri=request.uri, headers=request.headers, body=request.body or b""
+    response = await exchange(handle, request, error=_INTERNAL_ERROR, what="http-over-tcp")
+    reply = HttpTcpResponse(
+        request_id=request.request_id,
+        status_code=response.status,
+        headers=dict(response.headers),
+        body=response.body,
     )
-    try:
-        response = await handle(exchange)
-        reply = HttpTcpResponse(
-            request_id=request.request_id,
-            status_code=response.status,
-            headers=dict(response.headers),
-            body=response.body,
-        )
-    except Exception:
-        logger.exception("http-over-tcp: request %s failed", request.request_id)
-        reply = HttpTcpResponse(
-            request_id=request.request_id,
-            status_code=500,
-            headers={"Content-Type": "application/json"},
-            body=_INTERNAL_ERROR,
-        )
     try:
         await writer.write(encode_frame(encode_envelope(reply)))
     except ChannelError as exc:
