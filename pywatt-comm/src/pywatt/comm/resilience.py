@@ -159,6 +159,9 @@ class Policy:
     retry: Retry | None = None
     breaker: CircuitBreaker | None = None
 
+    #: Retries made so far, for metrics and tests.
+    retries: int = field(default=0, init=False)
+
     def __post_init__(self) -> None:
         if self.timeout is not None and self.timeout <= 0:
             raise ValueError("a policy timeout must be positive")
@@ -191,6 +194,7 @@ class Policy:
                     self.name, attempt, type(exc).__name__, exc, delay,
                 )  # fmt: skip
                 attempt += 1
+                self.retries += 1
                 await anyio.sleep(delay)
 
     async def _attempt(self, call: Callable[[], Awaitable[_T]]) -> _T:
