@@ -15,7 +15,7 @@ float. The peer treats both children alike (header parsing, and ``json`` for ech
 Rounds interleave the two children. Ratios: throughput pywatt/raw and CPU raw/pywatt
 (child CPU seconds per message), so >= 1 means pywatt is as cheap as the floor.
 
-    python benchmarks/bench_channel.py [--count 20000] [--echo-count 3000] [--rounds 3]
+    python benchmarks/bench_channel.py [--count 10000] [--echo-count 2000] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -282,8 +282,8 @@ def main() -> None:
         asyncio.run(child(transport, address, mode, int(count)))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--count", type=int, default=20000)
-    parser.add_argument("--echo-count", type=int, default=3000)
+    parser.add_argument("--count", type=int, default=10000)
+    parser.add_argument("--echo-count", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)
     asyncio.run(run(parser.parse_args()))
 
