@@ -133,9 +133,12 @@ def test_restart_and_routing_flags_reach_the_module_spec(scripts):
 
     [target] = plan_targets([scripts[0]], (), ())
     plain = _spec(RunPlan(targets=[target]), target)
-    assert (plain.restart, plain.tcp_channel) == (False, False)
-    asked = _spec(RunPlan(targets=[target], restart=True, routing=True), target)
-    assert (asked.restart, asked.tcp_channel) == (True, True)
+    # a channel is offered by default, optional so a module without pywatt-comm still runs
+    assert (plain.restart, plain.tcp_channel, plain.tcp_channel_required) == (False, True, False)
+    asked = _spec(RunPlan(targets=[target], restart=True, channel="required"), target)
+    assert (asked.restart, asked.tcp_channel, asked.tcp_channel_required) == (True, True, True)
+    none = _spec(RunPlan(targets=[target], channel="none"), target)
+    assert none.tcp_channel is False
 
 
 def test_broker_memory_is_refused_for_several_modules(scripts):

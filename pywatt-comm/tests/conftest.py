@@ -60,6 +60,15 @@ class Peer:
         assert envelope["metadata"] == {}
         return envelope
 
+    async def expect_content(self, timeout: float = 5.0) -> dict[str, Any]:
+        """The ``content`` of the next enveloped request (§7.2/§7.4: ``metadata.id`` set)."""
+        _, data = await self.receive_frame(timeout)
+        envelope = json.loads(data)
+        assert list(envelope) == ["id", "content", "metadata"], envelope
+        assert uuid.UUID(envelope["metadata"]["id"]).version == 4
+        content: dict[str, Any] = envelope["content"]
+        return content
+
     async def expect(self, op: str, timeout: float = 5.0) -> dict[str, Any]:
         content = (await self.receive(timeout))["content"]
         assert content["op"] == op, content

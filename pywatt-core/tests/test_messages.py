@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pywatt.core import messages as m
-from pywatt.core._wire import format_float
+from pywatt.core._wire import fix_floats, format_float
 from pywatt.core.errors import MessageDecodeError, MessageValidationError, UnknownOpError
 
 text = st.text(max_size=20)
@@ -83,6 +83,33 @@ def test_float_spelling_round_trips_and_has_no_plus(value):
 )  # fmt: skip
 def test_float_spelling_matches_ryu_thresholds(value, spelled):
     assert format_float(value) == spelled
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(alphabet="0123456789.eE-+:,[]\\\"ab ", max_size=12),
+    lambda inner: st.lists(inner, max_size=4)
+    | st.dictionaries(st.text(max_size=4), inner, max_size=4),
+    max_leaves=12,
+)  # fmt: skip
+
+
+@given(_json_values)
+def test_fix_floats_prefilter_misses_no_float(value):
+    """The cheap pre-check must never skip a document the exact rewrite would change."""
+    from pydantic_core import to_json
+
+    from pywatt.core._wire import _TOKEN, _refloat, fix_floats
+
+    data = to_json(value)
+    assert fix_floats(data) == _TOKEN.sub(_refloat, data)
+
+
+def test_fix_floats_leaves_ids_addresses_and_versions_alone():
+    data = b'{"id":"3e4f9a1b","addr":"10.0.0.1","v":"1.2.3","n":[1,2],"t":"12e5"}'
+    assert fix_floats(data) is data  # no rewrite ran
+    assert fix_floats(b'{"a":[1e+20,-2.0,3E-7]}') == b'{"a":[1e20,-2.0,3e-7]}'
+    assert fix_floats(b"1.5e+300") == b"1.5e300"
 
 
 def test_value_fields_sort_keys_and_reject_non_json():

@@ -64,7 +64,9 @@ class RunPlan:
     listen: Literal["tcp", "unix"] = "tcp"
     stop_timeout: float = 10.0
     restart: bool = False
-    routing: bool = False
+    #: "offered" (the default, as a production orchestrator does), "required" (``--routing``)
+    #: or "none" (``--no-channel``).
+    channel: Literal["offered", "required", "none"] = "offered"
     broker: str | None = None
 
 
@@ -162,7 +164,8 @@ def _spec(plan: RunPlan, target: Target) -> ModuleSpec:
         env=dict(plan.env),
         listen=plan.listen,
         restart=plan.restart,
-        tcp_channel=plan.routing,
+        tcp_channel=plan.channel != "none",
+        tcp_channel_required=plan.channel == "required",
     )
 
 
@@ -461,7 +464,12 @@ async def run_session(plan: RunPlan, echo: Callable[[str], None]) -> int:
 @click.option(
     "--routing",
     is_flag=True,
-    help="Give each module a TCP channel so modules can route messages to each other.",
+    help="Make each module's TCP channel required (a module that cannot connect fails).",
+)
+@click.option(
+    "--no-channel",
+    is_flag=True,
+    help="Offer no TCP channel (by default every module is offered an optional one).",
 )
 @click.option(
     "--broker",
@@ -482,6 +490,7 @@ def run_command(
     restart: bool,
     routing: bool,
     broker: str | None,
+    no_channel: bool,
 ) -> None:
     """Run modules under the dev orchestrator behind one HTTP proxy.
 
@@ -497,7 +506,7 @@ def run_command(
         reload=reload,
         listen=listen,
         restart=restart,
-        routing=routing,
+        channel="none" if no_channel else "required" if routing else "offered",
         broker=broker,
     )
     check_broker(plan)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,9 @@ import anyio
 from anyio.abc import ByteStream, TaskGroup
 
 from pywatt.comm._frames import decode_incoming, encode_outgoing
+from pywatt.comm._http import exchange
+from pywatt.comm._writer import FrameWriter
+from pywatt.comm.metrics import ChannelMetrics, LatencyHistogram
 from pywatt.comm.reconnect import FOREVER, Backoff
 from pywatt.comm.routing import RoutedHandler, Router
 from pywatt.core.envelope import FrameDecoder
@@ -31,10 +35,12 @@ from pywatt.core.messages import (
     RoutedModuleResponse,
     Shutdown,
 )
+from pywatt.core.serving import HttpExchangeResponse
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
+    from pywatt.comm.resilience import Policy
     from pywatt.core.channels import ChannelHost
     from pywatt.core.envelope import EncodingFormat
 
@@ -43,7 +49,11 @@ __all__ = ["FramedChannel"]
 logger = logging.getLogger("pywatt.comm.channel")
 
 _STREAM_ERRORS = (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError)
-_INTERNAL_ERROR = b'{"status":"error","data":null,"message":"internal error"}'
+_INTERNAL_ERROR = HttpExchangeResponse(
+    500,
+    {"content-type": "application/json"},
+    b'{"status":"error","data":null,"message":"internal error"}',
+)
 
 
 class FramedChannel:
@@ -85,10 +95,14 @@ class FramedChannel:
         self.reconnects = 0
         #: Frames skipped because they did not decode as an orchestrator message.
         self.skipped_frames = 0
+        self.frames_in = self.frames_out = self.bytes_in = self.bytes_out = 0
+        #: Seconds the host took to answer each HTTP request that came over the channel.
+        self.http_latency = LatencyHistogram()
         self._open = opener
         self._stream: ByteStream | None = None
+        self._writer: FrameWriter | None = None
+        self._tg: TaskGroup | None = None
         self._up = anyio.Event()
-        self._write_lock = anyio.Lock()
         self._closed = False
         self._scope: anyio.CancelScope | None = None
 
@@ -118,12 +132,16 @@ class FramedChannel:
                 if self._closed:
                     scope.cancel()
                 async with anyio.create_task_group() as tg:
+                    self._tg = tg
+                    if self._writer is not None:
+                        self._writer.task_group = tg
                     await self._serve_forever(host, tg)
                     tg.cancel_scope.cancel()
         except ChannelError as exc:
             logger.error("%s channel: not running: %s", self.name, exc)
         finally:
             self._scope = None
+            self._tg = None
             with anyio.CancelScope(shield=True):
                 await self.aclose()
 
@@ -137,6 +155,23 @@ class FramedChannel:
         self.routing.fail_all(f"{self.name} channel closed")
         self._up.set()  # wake senders waiting for a connection so they see the close
 
+    def metrics(self) -> ChannelMetrics:
+        """A snapshot of this channel's counters and latency histograms."""
+        return {
+            "channel": self.name,
+            "address": self.address,
+            "connected": self.connected,
+            "frames_in": self.frames_in,
+            "frames_out": self.frames_out,
+            "bytes_in": self.bytes_in,
+            "bytes_out": self.bytes_out,
+            "reconnects": self.reconnects,
+            "skipped_frames": self.skipped_frames,
+            "route_errors": self.routing.errors,
+            "route_latency": self.routing.latency.snapshot(),
+            "http_latency": self.http_latency.snapshot(),
+        }
+
     # -- sending ----------------------------------------------------------------------------
 
     async def send(self, msg: BaseModel) -> None:
@@ -145,38 +180,45 @@ class FramedChannel:
         while True:
             if self._closed:
                 raise ChannelClosedError(f"{self.name} channel is closed")
-            stream = self._stream
-            if stream is not None:
+            writer = self._writer
+            if writer is not None:
                 break
             await self._up.wait()
-        await self._write(stream, frame)
+        await writer.write(frame)
+        self.frames_out += 1
+        self.bytes_out += len(frame)
 
     async def route(
-        self, target_module_id: str, target_endpoint: str, request: Any, *, timeout: float = 30.0
+        self,
+        target_module_id: str,
+        target_endpoint: str,
+        request: Any,
+        *,
+        timeout: float = 30.0,
+        policy: Policy | None = None,
     ) -> Any:
         """Route ``request`` to another module and return its JSON response (§7.5)."""
-        return await self.routing.route(target_module_id, target_endpoint, request, timeout=timeout)
+        return await self.routing.route(
+            target_module_id, target_endpoint, request, timeout=timeout, policy=policy
+        )
 
     def on_routed(self, source_module_id: str | None, handler: RoutedHandler) -> None:
         """Handle messages routed from ``source_module_id`` (None: from any other module)."""
         self.routing.on_routed(source_module_id, handler)
 
-    async def _write(self, stream: ByteStream, frame: bytes) -> None:
-        try:
-            async with self._write_lock:
-                await stream.send(frame)
-        except _STREAM_ERRORS as exc:
-            raise ChannelClosedError(f"{self.name} channel write failed: {exc}") from exc
-
     async def _reply(self, stream: ByteStream, msg: BaseModel) -> None:
         """Answer on the connection the request came in on; drop it if that one is gone."""
-        if stream is not self._stream:
+        writer = self._writer
+        if writer is None or writer.stream is not stream:
             logger.info(
                 "%s channel: dropping %s for a closed connection", self.name, type(msg).__name__
             )
             return
         try:
-            await self._write(stream, encode_outgoing(msg))
+            frame = encode_outgoing(msg)
+            await writer.write(frame)
+            self.frames_out += 1
+            self.bytes_out += len(frame)
         except ChannelError as exc:
             logger.warning("%s channel: reply not sent: %s", self.name, exc)
 
@@ -213,11 +255,15 @@ class FramedChannel:
 
     def _attach(self, stream: ByteStream) -> None:
         self._stream = stream
+        self._writer = FrameWriter(stream, self.name, self._tg)
         self._up.set()
 
     async def _detach(self, stream: ByteStream, reason: str) -> None:
         if self._stream is stream:
             self._stream = None
+            if self._writer is not None:
+                self._writer.close()
+            self._writer = None
             self._up = anyio.Event()
         self.routing.fail_all(reason)
         with anyio.CancelScope(shield=True):
@@ -256,6 +302,8 @@ class FramedChannel:
                 return f"{type(exc).__name__}: {exc}"
             try:
                 for fmt, data in decoder.feed(chunk):
+                    self.frames_in += 1
+                    self.bytes_in += len(data) + 5  # the u32 length and the format byte
                     self._dispatch(stream, host, tg, fmt, data)
             except FrameError as exc:
                 logger.error("%s channel: %s: %s", self.name, type(exc).__name__, exc)
@@ -299,25 +347,15 @@ class FramedChannel:
             logger.debug("%s channel: ignoring %s", self.name, msg.op)
 
     async def _answer_http(self, stream: ByteStream, host: ChannelHost, msg: HttpRequest) -> None:
-        from pywatt.core.serving import HttpExchangeRequest
-
-        request = HttpExchangeRequest(
-            method=msg.method, uri=msg.uri, headers=msg.headers, body=msg.body or b""
+        start = time.perf_counter()
+        response = await exchange(
+            host.handle_http, msg, error=_INTERNAL_ERROR, what=f"{self.name} channel"
         )
-        try:
-            response = await host.handle_http(request)
-            reply = HttpResponse(
-                request_id=msg.request_id,
-                status_code=response.status,
-                headers=dict(response.headers),
-                body=response.body,
-            )
-        except Exception:
-            logger.exception("%s channel: HTTP request %s failed", self.name, msg.request_id)
-            reply = HttpResponse(
-                request_id=msg.request_id,
-                status_code=500,
-                headers={"content-type": "application/json"},
-                body=_INTERNAL_ERROR,
-            )
+        reply = HttpResponse(
+            request_id=msg.request_id,
+            status_code=response.status,
+            headers=dict(response.headers),
+            body=response.body,
+        )
+        self.http_latency.observe(time.perf_counter() - start)
         await self._reply(stream, reply)

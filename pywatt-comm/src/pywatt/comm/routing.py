@@ -14,12 +14,16 @@ from __future__ import annotations
 import inspect
 import json
 import logging
+import os
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from pywatt.comm.metrics import LatencyHistogram
+from pywatt.comm.resilience import route_policies_from_env
 from pywatt.core.envelope import EncodedMessage, EncodingFormat, decode_envelope, encode_envelope
 from pywatt.core.errors import (
     ChannelClosedError,
@@ -33,6 +37,7 @@ from pywatt.core.messages import RoutedModuleMessage, RoutedModuleResponse, Rout
 
 if TYPE_CHECKING:
     from pywatt.comm.channel import FramedChannel
+    from pywatt.comm.resilience import Policy
     from pywatt.core.state import AppState
 
 __all__ = ["REPLY_ENDPOINT", "RoutedHandler", "Router", "router"]
@@ -64,19 +69,46 @@ class Router:
         self._send = send
         self._pending: dict[uuid.UUID, _Pending] = {}
         self._handlers: dict[str | None, RoutedHandler] = {}
+        #: Seconds from sending each request to its response (or its failure).
+        self.latency = LatencyHistogram()
+        #: Requests that timed out or lost their connection.
+        self.errors = 0
+        #: Resilience policies by target module id; ``None`` applies to every other target.
+        #: Set in code, or from ``PYWATT_ROUTE_POLICIES`` in the module's environment.
+        self.policies: dict[str | None, Policy] = route_policies_from_env(os.environ)
 
     @property
     def pending(self) -> int:
         return len(self._pending)
 
     async def route(
-        self, target_module_id: str, target_endpoint: str, request: Any, *, timeout: float = 30.0
+        self,
+        target_module_id: str,
+        target_endpoint: str,
+        request: Any,
+        *,
+        timeout: float = 30.0,
+        policy: Policy | None = None,
     ) -> Any:
         """Send ``request`` to another module and return its response as a JSON value.
 
+        ``policy`` (else the one set in :attr:`policies` for the target) wraps each attempt;
+        a retried request gets a new ``request_id``.
+
         :raises RouteTimeoutError: no response within ``timeout`` seconds.
         :raises ChannelClosedError: the connection broke or the channel closed while waiting.
+        :raises CircuitOpenError: the policy's breaker is open.
         """
+        policy = policy or self.policies.get(target_module_id) or self.policies.get(None)
+        if policy is None:
+            return await self._route_once(target_module_id, target_endpoint, request, timeout)
+        return await policy.run(
+            lambda: self._route_once(target_module_id, target_endpoint, request, timeout)
+        )
+
+    async def _route_once(
+        self, target_module_id: str, target_endpoint: str, request: Any, timeout: float
+    ) -> Any:
         request_id = uuid.uuid4()
         payload = EncodedMessage(data=encode_envelope(request), format=EncodingFormat.JSON)
         msg = RouteToModule(
@@ -86,17 +118,25 @@ class Router:
             payload=payload,
         )
         pending = self._pending[request_id] = _Pending()
+        start = time.perf_counter()
         try:
             with anyio.fail_after(timeout):
                 await self._send(msg)
                 await pending.done.wait()
         except TimeoutError:
+            self.errors += 1
             raise RouteTimeoutError(
                 f"no response from {target_module_id!r} ({target_endpoint}) within {timeout} s"
             ) from None
+        except ChannelError:
+            self.errors += 1
+            raise
         finally:
             self._pending.pop(request_id, None)
+            self.latency.observe(time.perf_counter() - start)
         if pending.error is not None:
+            if isinstance(pending.error, ChannelError):
+                self.errors += 1
             raise pending.error
         return pending.value
 

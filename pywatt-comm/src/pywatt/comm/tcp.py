@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import logging
-import socket
 
-import anyio
-from anyio.abc import ByteStream, SocketAttribute
+from anyio.abc import ByteStream
 
+from pywatt.comm._socket import connect_tcp
 from pywatt.comm.channel import FramedChannel
 from pywatt.comm.reconnect import FOREVER, ONCE, Backoff
 from pywatt.core.errors import ConfigError
@@ -62,7 +61,4 @@ class TcpChannel(FramedChannel):
             )
 
     async def _connect_once(self) -> ByteStream:
-        stream = await anyio.connect_tcp(self.host, self.port)
-        raw = stream.extra(SocketAttribute.raw_socket)
-        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return stream
+        return await connect_tcp(self.host, self.port)  # TCP_NODELAY is set

@@ -25,7 +25,10 @@ __all__ = [
 
 # A string literal (skipped) or a number token that has a fraction or an exponent.
 _TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?')
-_MAYBE_FLOAT = re.compile(rb"[0-9][.eE]")
+# A number token can only start the document or follow ``:``, ``,`` or ``[`` in compact JSON,
+# so a float token needs one of those, digits, then ``.``/``e``/``E``. Hex ids, addresses and
+# version strings inside strings sit after ``"`` or a letter and no longer trigger the rewrite.
+_MAYBE_FLOAT = re.compile(rb"(?:^|[:,\[])-?[0-9]+[.eE]")
 
 
 def format_float(value: float) -> str:
@@ -62,7 +65,11 @@ def _refloat(match: re.Match[bytes]) -> bytes:
 
 
 def fix_floats(data: bytes) -> bytes:
-    """Rewrite every float token of a JSON document into serde_json's spelling."""
+    """Rewrite every float token of a compact JSON document into serde_json's spelling.
+
+    The pre-check has no false negatives on compact JSON (which is all pywatt writes); its
+    rare false positives (``":1.5"`` inside a string) only cost the exact rewrite.
+    """
     if _MAYBE_FLOAT.search(data) is None:
         return data
     return _TOKEN.sub(_refloat, data)

@@ -25,6 +25,7 @@ from pywatt.core.errors import (
     ModuleUnavailable,
     ProtocolError,
 )
+from pywatt.core.orchestrator.discovery import DISCOVERY_ADDRESS_ENV
 from pywatt.core.orchestrator.logs import ModuleLog, parse_stderr_line
 
 if TYPE_CHECKING:
@@ -146,6 +147,7 @@ class ModuleHandle:
         self._assigned_listen = orch._assign_listen(spec)
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **spec.env}
         env["PYWATT_MODULE_ID"] = spec.module_id
+        env[DISCOVERY_ADDRESS_ENV] = await orch.discovery.listen(spec.module_id)
         try:
             process = await anyio.open_process(
                 spec.command,
@@ -172,7 +174,9 @@ class ModuleHandle:
         tcp = None
         if spec.tcp_channel:
             address = await orch._router.listen(self)
-            tcp = TcpChannelConfig(address=address, tls_enabled=False, required=True)
+            tcp = TcpChannelConfig(
+                address=address, tls_enabled=False, required=spec.tcp_channel_required
+            )
         init = Init(
             orchestrator_api=orch.orchestrator_api,
             module_id=spec.module_id,

@@ -13,6 +13,7 @@ import anyio
 from anyio.abc import TaskGroup
 
 from pywatt.core.errors import ConfigError, ModuleUnavailable
+from pywatt.core.orchestrator.discovery import DiscoveryRegistry
 from pywatt.core.orchestrator.handle import ModuleHandle, OrchestratorHttpResponse
 from pywatt.core.orchestrator.logs import ModuleLog, print_log
 from pywatt.core.orchestrator.routing import ChannelRouter
@@ -54,6 +55,7 @@ class Orchestrator:
         self.broker_url = broker_url
         self.modules: dict[str, ModuleHandle] = {}
         self._router = ChannelRouter(self)
+        self.discovery = DiscoveryRegistry(self)
         self._tg: TaskGroup | None = None
         self._tempdir: tempfile.TemporaryDirectory[str] | None = None
         self._ports: set[int] = set()

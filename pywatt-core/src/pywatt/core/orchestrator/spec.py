@@ -23,6 +23,8 @@ class ModuleSpec:
     :param restart: restart the module with backoff when it exits unexpectedly.
     :param announce_timeout: seconds to wait for ``announce`` before killing the module.
     :param tcp_channel: give the module a TCP channel (needed for module-to-module routing).
+    :param tcp_channel_required: the channel's ``required`` flag in ``init``; an optional one
+        lets a module without pywatt-comm run over stdio only.
     """
 
     command: list[str]
@@ -34,6 +36,7 @@ class ModuleSpec:
     max_restarts: int = 5
     announce_timeout: float = 30.0
     tcp_channel: bool = False
+    tcp_channel_required: bool = True
 
     def __post_init__(self) -> None:
         if not self.command:

@@ -1,0 +1,156 @@
+"""The dev orchestrator's side of module registration (§7.2) and provider discovery (§7.4).
+
+The protocol has no way to say who is asking, so each module gets its own listener (as for
+routing): whoever connects to module A's discovery port is module A. Its address reaches the
+module as ``PYWATT_DISCOVERY_ADDRESS``. Providers live in memory for the orchestrator's life.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import secrets
+import uuid
+from typing import TYPE_CHECKING, Any
+
+import anyio
+from anyio.abc import Listener, SocketAttribute, SocketStream
+
+from pywatt.core.errors import ProtocolError
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from pywatt.core.messages import ServiceProviderInfo
+    from pywatt.core.orchestrator.orchestrator import Orchestrator
+
+__all__ = ["DISCOVERY_ADDRESS_ENV", "DiscoveryRegistry"]
+
+DISCOVERY_ADDRESS_ENV = "PYWATT_DISCOVERY_ADDRESS"
+
+
+class DiscoveryRegistry:
+    """In-memory providers, answered over one listener per module."""
+
+    def __init__(self, orchestrator: Orchestrator) -> None:
+        self._orch = orchestrator
+        self._addresses: dict[str, str] = {}
+        self._ids = itertools.count(1)
+        #: Every registered provider, in registration order.
+        self.providers: list[ServiceProviderInfo] = []
+        #: §7.2 registrations by module uuid: the ``RegisteredModule`` plus what it sent since.
+        self.registered: dict[str, dict[str, Any]] = {}
+
+    async def listen(self, module_id: str) -> str:
+        """The ``ip:port`` of ``module_id``'s discovery listener, opening it on first use."""
+        address = self._addresses.get(module_id)
+        if address is None:
+            listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
+            address = f"127.0.0.1:{listener.extra(SocketAttribute.local_port)}"
+            self._addresses[module_id] = address
+            self._orch._task_group.start_soon(self._serve, module_id, listener)
+        return address
+
+    async def _serve(self, module_id: str, listener: Listener[SocketStream]) -> None:
+        async def serve(stream: SocketStream) -> None:
+            async with stream:
+                await self._read(module_id, stream)
+
+        try:
+            await listener.serve(serve)
+        finally:
+            await listener.aclose()
+
+    async def _read(self, module_id: str, stream: SocketStream) -> None:
+        from pywatt.core.envelope import FrameDecoder, decode_envelope, encode_frame
+        from pywatt.core.envelope import frame_payload_to_json as to_json
+        from pywatt.core.messages import encode
+
+        decoder = FrameDecoder()
+        while True:
+            try:
+                chunk = await stream.receive(65536)
+            except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError):
+                return
+            try:
+                frames = list(decoder.feed(chunk))
+            except ProtocolError as exc:
+                self._orch._report(module_id, "WARN", f"discovery connection closed: {exc}")
+                return
+            for fmt, data in frames:
+                try:
+                    envelope = decode_envelope(to_json(fmt, data))
+                    if isinstance(envelope.content, dict) and "request_type" in envelope.content:
+                        local = stream.extra(SocketAttribute.local_port)
+                        body = json.dumps(self.register(envelope.content, local)).encode()
+                    else:
+                        reply = self.answer(module_id, envelope.content_as_m2o())
+                        body = b"" if reply is None else encode(reply)
+                except ProtocolError as exc:
+                    self._orch._report(module_id, "WARN", f"bad discovery frame: {exc}")
+                    continue
+                if body:
+                    await stream.send(encode_frame(body))
+
+    def register(self, request: dict[str, Any], port: int) -> dict[str, Any]:
+        """The bare reply to one §7.2 request."""
+        kind = request.get("request_type")
+        reply: dict[str, Any] = {"response_type": kind, "success": True}
+        if kind == "register":
+            info = request.get("module_info") or {}
+            new_id = str(uuid.uuid4())
+            module = {"info": info, "id": new_id, "token": secrets.token_hex(16),
+                      "orchestrator_host": "127.0.0.1", "orchestrator_port": port}  # fmt: skip
+            self.registered[new_id] = {"module": module, "heartbeats": 0}
+            self._orch._report(str(info.get("name")), "INFO", "module registered", id=new_id)
+            return {**reply, "module": module}
+        entry = self.registered.get(str(request.get("module_id")))
+        if entry is None or entry["module"]["token"] != request.get("token"):
+            return {**reply, "success": False, "error": "Unknown module or bad token"}
+        if kind == "heartbeat":
+            entry["heartbeats"] += 1
+            entry["status"] = request.get("status")
+            return {**reply, "status": "Healthy"}
+        if kind == "capabilities":
+            entry["capabilities"] = request.get("capabilities")
+            return reply
+        if kind == "unregister":
+            del self.registered[entry["module"]["id"]]
+            return reply
+        return {**reply, "success": False, "error": f"unknown request_type {kind!r}"}
+
+    def answer(self, module_id: str, msg: BaseModel) -> BaseModel | None:
+        """The reply to one request from ``module_id``; None for anything else."""
+        from pywatt.core.messages import (
+            DiscoverServiceProviders,
+            DiscoverServiceProvidersResponse,
+            RegisterServiceProvider,
+            RegisterServiceProviderResponse,
+            ServiceProviderInfo,
+        )
+
+        if isinstance(msg, RegisterServiceProvider):
+            provider = ServiceProviderInfo(
+                provider_id=f"provider-{next(self._ids)}",
+                module_id=module_id,
+                service_type=msg.service_type,
+                name=msg.name,
+                version=msg.version,
+                address=msg.address,
+                metadata=msg.metadata or {},
+                is_healthy=True,
+            )
+            self.providers.append(provider)
+            self._orch._report(
+                module_id, "INFO", "service provider registered", provider_id=provider.provider_id
+            )
+            return RegisterServiceProviderResponse(success=True, provider_id=provider.provider_id)
+        if isinstance(msg, DiscoverServiceProviders):
+            found = [p for p in self.providers if p.service_type == msg.service_type]
+            if not msg.all_providers:
+                found = [p for p in found if p.is_healthy]
+            return DiscoverServiceProvidersResponse(success=True, providers=found)
+        self._orch._report(
+            module_id, "WARN", f"unexpected {getattr(msg, 'op', '?')!r} on the discovery port"
+        )
+        return None
