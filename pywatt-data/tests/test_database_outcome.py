@@ -22,6 +22,7 @@ pytestmark = pytest.mark.anyio
 
 WRITES = 200
 WRITERS = 4
+ROUNDS = 5
 
 _SERVERS: dict[str, dict[str, str]] = {
     "postgres": {
@@ -59,6 +60,23 @@ async def _busy(killer: Any, server: str, ids: set[int]) -> list[int]:
 
 
 async def _writes_under_kills(db: Any, killer: Any, server: str, ours: set[int]) -> None:
+    """Rounds of writes under kills until a kill lands inside a write (timing decides that).
+
+    Every round must apply each acknowledged write exactly once and none twice; at least one
+    round must also see a write lose its connection, or the test proved nothing.
+    """
+    seen = []
+    for _ in range(ROUNDS):
+        kills, unknown = await _round(db, killer, server, ours)
+        seen.append((kills, unknown))
+        if unknown:
+            return
+    raise AssertionError(
+        f"no write lost its connection in {ROUNDS} rounds: (kills, unknown) {seen}"
+    )
+
+
+async def _round(db: Any, killer: Any, server: str, ours: set[int]) -> tuple[int, int]:
     """WRITES inserts from WRITERS tasks while this session's busy connections are killed."""
     t = f"pw_{uuid.uuid4().hex[:12]}"
     outcome: dict[int, str] = {}
@@ -101,14 +119,13 @@ async def _writes_under_kills(db: Any, killer: Any, server: str, ours: set[int])
     applied = Counter(int(row["k"]) for row in rows)
     twice = {k: n for k, n in applied.items() if n > 1}
     assert twice == {}, f"writes applied more than once: {twice}"
-    assert kills > 0
     assert sorted(outcome) == list(range(WRITES))
     others = {k: v for k, v in outcome.items() if v not in ("acknowledged", "unknown")}
     assert others == {}, "a lost write must say its outcome is unknown"
     unknown = [k for k, v in outcome.items() if v == "unknown"]
-    assert unknown, f"{kills} kills, yet no write lost its connection"
     missing = [k for k, v in outcome.items() if v == "acknowledged" and applied[k] != 1]
     assert missing == []
+    return kills, len(unknown)
 
 
 @pytest.mark.parametrize("server", ["postgres", "mysql"])
