@@ -41,8 +41,47 @@ def _is_asgi_callable(app: object) -> bool:
     return False
 
 
+def _router_kind(app: object) -> str | None:
+    """``"apirouter"``, ``"router"`` or ``"mount"`` for a route table that is not an app."""
+    fastapi = sys.modules.get("fastapi.routing")
+    if fastapi is not None and isinstance(app, fastapi.APIRouter):
+        return "apirouter"
+    routing = sys.modules.get("starlette.routing")
+    if routing is not None and isinstance(app, routing.Router):
+        return "router"
+    if routing is not None and isinstance(app, routing.Mount):
+        return "mount"
+    return None
+
+
+def _as_starlette_app(app: object) -> object:
+    """Give a bare route table the app its framework would build around it.
+
+    A FastAPI ``APIRouter`` served as it is has no FastAPI middleware stack (every request
+    fails with ``fastapi_middleware_astack not found``); a Starlette ``Router`` or ``Mount``
+    has no lifespan or exception middleware.
+    """
+    kind = _router_kind(app)
+    if kind == "apirouter":
+        from fastapi import FastAPI
+
+        wrapped = FastAPI()
+        wrapped.include_router(app)  # type: ignore[arg-type]
+        return wrapped
+    if kind is not None:
+        from starlette.applications import Starlette
+
+        routes = list(app.routes) if kind == "router" else [app]  # type: ignore[attr-defined]
+        return Starlette(routes=routes)
+    return app
+
+
 class StarletteAdapter:
-    """Starlette, FastAPI, and plain ASGI 3 callables."""
+    """Starlette, FastAPI, and plain ASGI 3 callables.
+
+    A FastAPI ``APIRouter`` or a Starlette ``Router``/``Mount`` is served inside an app of its
+    framework, as the framework would build it.
+    """
 
     name = "starlette"
 
@@ -50,10 +89,13 @@ class StarletteAdapter:
         starlette = sys.modules.get("starlette.applications")
         if starlette is not None and isinstance(app, starlette.Starlette):
             return EXACT_MATCH
+        if _router_kind(app) is not None:
+            return EXACT_MATCH
         # Any other ASGI callable too, but as a fallback: an adapter for its framework wins.
         return GENERIC_MATCH if _is_asgi_callable(app) else 0
 
     def wrap(self, app: object) -> AppRunner:
+        app = _as_starlette_app(app)
         if not callable(app):
             raise ServerError(f"the starlette adapter needs an ASGI app, not {type(app).__name__}")
         if hasattr(app, "routes"):
@@ -116,14 +158,20 @@ class FlaskAdapter:
 
     def supports(self, app: object) -> bool:
         flask = sys.modules.get("flask")
-        return flask is not None and isinstance(app, flask.Flask)
+        return flask is not None and isinstance(app, (flask.Flask, flask.Blueprint))
 
     def wrap(self, app: object) -> AppRunner:
+        flask = sys.modules.get("flask")
+        if flask is not None and isinstance(app, flask.Blueprint):
+            # A blueprint is served inside a Flask app named after it, as Flask would.
+            blueprint = app
+            app = flask.Flask(blueprint.import_name)
+            app.register_blueprint(blueprint)
         if not callable(app) or _is_asgi_callable(app):
             raise ServerError(f"the flask adapter needs a WSGI app, not {type(app).__name__}")
         from a2wsgi import WSGIMiddleware
 
-        is_flask = self.supports(app)
+        is_flask = flask is not None and isinstance(app, flask.Flask)
         if is_flask:
             config: Any = app.config  # type: ignore[attr-defined]
             handlers: dict[Any, dict[Any, Any]] = app.error_handler_spec  # type: ignore[attr-defined]
