@@ -71,7 +71,7 @@ def _as_starlette_app(app: object) -> object:
     if kind is not None:
         from starlette.applications import Starlette
 
-        routes = list(app.routes) if kind == "router" else [app]  # type: ignore[attr-defined]
+        routes: Any = list(app.routes) if kind == "router" else [app]  # type: ignore[attr-defined]
         return Starlette(routes=routes)
     return app
 
@@ -165,8 +165,9 @@ class FlaskAdapter:
         if flask is not None and isinstance(app, flask.Blueprint):
             # A blueprint is served inside a Flask app named after it, as Flask would.
             blueprint = app
-            app = flask.Flask(blueprint.import_name)
-            app.register_blueprint(blueprint)
+            host: Any = flask.Flask(blueprint.import_name)
+            host.register_blueprint(blueprint)
+            app = host
         if not callable(app) or _is_asgi_callable(app):
             raise ServerError(f"the flask adapter needs a WSGI app, not {type(app).__name__}")
         from a2wsgi import WSGIMiddleware
