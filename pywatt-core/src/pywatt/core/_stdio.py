@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import os
 import select
 import threading
@@ -115,6 +116,15 @@ class FdSource:
                 name="pywatt-stdin-hangup",
                 daemon=True,
             ).start()
+
+    def close(self) -> None:
+        """Stop reading and give the descriptor back blocking, as the process had it."""
+        if self._loop is not None:
+            self._loop.remove_reader(self._fd)
+            self._loop = None
+        if self._started and self._thread is None:
+            with contextlib.suppress(OSError):
+                os.set_blocking(self._fd, True)
 
     def _on_readable(self) -> None:
         try:

@@ -212,6 +212,26 @@ class PyWattModule(Generic[T]):
         logging.shutdown()
         sys.exit(code)
 
+    async def serve_async(self, *, handle_signals: bool = False) -> int:
+        """Run the module on this process's stdin/stdout inside the running event loop.
+
+        For a module embedded in a larger async program: it returns the exit status when the
+        module stops, and the program goes on. Unlike :meth:`run` it leaves logging, signal
+        handlers (unless ``handle_signals``) and the hard exit deadline to the program.
+        """
+        from pywatt.core._stdio import FdSink, FdSource
+        from pywatt.core.stdio_guard import claim_stdout, release_stdout
+
+        protocol_out = claim_stdout()
+        source = FdSource(0)
+        try:
+            return await self.serve(
+                source, FdSink(protocol_out.fileno()), handle_signals=handle_signals
+            )
+        finally:
+            source.close()
+            release_stdout()
+
     async def _run_process(self) -> int:
         from pywatt.core._stdio import FdSink, FdSource
         from pywatt.core.stdio_guard import claim_stdout

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
         starlette_endpoints,
     )
     from pywatt.server.http import bind_listener, listener_address, serve_asgi
-    from pywatt.server.serve import ServeOptions, build_module, serve_module
+    from pywatt.server.serve import ServeOptions, build_module, serve_module, serve_module_async
 
 # Names load on first use, so discovering this distribution's plugin (which imports the
 # package) costs nothing until a component is actually used.
@@ -51,6 +51,7 @@ _LAZY: dict[str, str] = {
     "ServeOptions": "pywatt.server.serve",
     "build_module": "pywatt.server.serve",
     "serve_module": "pywatt.server.serve",
+    "serve_module_async": "pywatt.server.serve",
 }
 
 __all__ = [
@@ -75,6 +76,7 @@ __all__ = [
     "select_adapter",
     "serve_asgi",
     "serve_module",
+    "serve_module_async",
     "starlette_endpoints",
 ]
 

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from pywatt.core.secrets import Secret
     from pywatt.core.state import AppState
 
-__all__ = ["ServeOptions", "build_module", "serve_module"]
+__all__ = ["ServeOptions", "build_module", "serve_module", "serve_module_async"]
 
 
 def build_module(
@@ -68,3 +68,27 @@ def serve_module(
         framework=framework,
         options=options,
     ).run()
+
+
+async def serve_module_async(
+    app_builder: Callable[[AppState[Any]], Any],
+    *,
+    secrets: Secrets = (),
+    endpoints: Sequence[EndpointInfo] | None = None,
+    state_builder: Callable[[AppConfig, dict[str, Secret[str]]], Any] | None = None,
+    framework: str | None = None,
+    options: ServeOptions | None = None,
+) -> int:
+    """:func:`serve_module` inside a running event loop: returns the exit status on stop.
+
+    The parameters are :func:`serve_module`'s.
+    """
+    module = build_module(
+        app_builder,
+        secrets=secrets,
+        endpoints=endpoints,
+        state_builder=state_builder,
+        framework=framework,
+        options=options,
+    )
+    return await module.serve_async()
