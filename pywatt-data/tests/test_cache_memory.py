@@ -49,3 +49,12 @@ def test_bound_must_be_positive():
         MemoryCacheConfig(max_items=0)
     with pytest.raises(ConfigError, match="not a int"):
         MemoryCacheConfig.from_url("memory://?max_items=lots")
+
+
+async def test_keys_and_sizes_in_the_private_store():
+    # A memory cache owns its store, so the kit cannot look at it from outside: look here.
+    cache = open_cache("memory://", namespace="ns-private")
+    await cache.set_many({"a": b"1", "b": b"22"})
+    assert "ns-private:a" in cache._items
+    stats = await cache.stats()
+    assert stats.memory_used_bytes == 2 * len("ns-private:a") + 1 + 2
