@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from pywatt.comm import MsgpackEncoder
 from pywatt.core.plugins import get_plugins, reset_plugins
+from pywatt.core.testing.encoders import EncoderConformance
 
 values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1) | st.text() | st.binary(),
@@ -28,3 +30,11 @@ def test_registered_through_the_entry_point():
         assert plugins.encoders.owner("json") == "core"
     finally:
         reset_plugins()
+
+
+class TestMsgpackEncoderConformance(EncoderConformance):
+    keeps_bytes = True
+
+    @pytest.fixture
+    def encoder(self) -> MsgpackEncoder:
+        return MsgpackEncoder()

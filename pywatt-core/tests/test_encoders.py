@@ -5,6 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pywatt.core.encoders import Encoder, JsonEncoder
+from pywatt.core.testing.encoders import EncoderConformance
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(),
@@ -30,3 +31,9 @@ def test_json_rejects_nan():
 
 def test_satisfies_protocol():
     assert isinstance(JsonEncoder(), Encoder)
+
+
+class TestJsonEncoderConformance(EncoderConformance):
+    @pytest.fixture
+    def encoder(self) -> JsonEncoder:
+        return JsonEncoder()
