@@ -29,12 +29,15 @@ _SERVERS: dict[str, dict[str, str]] = {
         "whoami": "SELECT pg_backend_pid()",
         "busy": "SELECT pid FROM pg_stat_activity WHERE state = 'active' AND pid = ANY(:ids)",
         "kill": "SELECT pg_terminate_backend({id})",
+        # The write holds the server a few ms, so a kill can land inside it, not only between.
+        "insert": "INSERT INTO {t} (k) SELECT :k FROM (SELECT pg_sleep(0.004)) AS s",
     },
     "mysql": {
         "whoami": "SELECT CONNECTION_ID()",
         "busy": "SELECT ID FROM information_schema.PROCESSLIST "
         "WHERE COMMAND = 'Query' AND ID IN ({ids})",
         "kill": "KILL {id}",
+        "insert": "INSERT INTO {t} (k) SELECT :k FROM (SELECT SLEEP(0.004)) AS s",
     },
 }
 
@@ -88,7 +91,7 @@ async def _round(db: Any, killer: Any, server: str, ours: set[int]) -> tuple[int
         async def write(first: int) -> None:
             for k in range(first, WRITES, WRITERS):
                 try:
-                    await db.execute(f"INSERT INTO {t} (k) VALUES (:k)", {"k": k})
+                    await db.execute(_SERVERS[server]["insert"].format(t=t), {"k": k})
                     outcome[k] = "acknowledged"
                 except DatabaseOutcomeUnknownError:
                     outcome[k] = "unknown"
