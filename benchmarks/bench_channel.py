@@ -152,7 +152,8 @@ class _Host:
             self.ack.set_result(None)
 
     async def handle_http(self, request: Any) -> Any:
-        raise NotImplementedError
+        # The benchmark's peer sends routed messages only; an HTTP request means a broken run.
+        raise RuntimeError(f"the channel benchmark sends no HTTP, got {request!r}")
 
 
 def report(start: float, cpu: float, count: int) -> None:
