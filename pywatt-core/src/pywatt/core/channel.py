@@ -83,6 +83,7 @@ class ControlChannel:
         self._drained = anyio.Event()
         self._drained.set()
         self._closed = False
+        self._eof = False  # stdin closed: no reply can arrive any more
         self._tg: TaskGroup | None = None
         self.errors = 0  # bad lines seen; for diagnostics and tests
 
@@ -187,6 +188,8 @@ class ControlChannel:
         """Register interest in a reply before sending the request that provokes it."""
         if self._closed:
             raise ChannelClosedError("control channel is closed")
+        if self._eof:
+            raise ChannelClosedError("stdin is closed: no reply can arrive")
         waiter: Waiter[Any] = Waiter(kind, key)
         self._pending.setdefault((kind, key), []).append(waiter)
         return waiter
@@ -243,10 +246,20 @@ class ControlChannel:
                 logger.error("stdin read failed: %s", exc)
                 chunk = b""
             if not chunk:
+                self._end_of_input()
                 return "eof"
             for item in self._lines.feed(chunk):
                 if await self._dispatch_item(item, decode_o2m):
                     return "shutdown"
+
+    def _end_of_input(self) -> None:
+        # No reply can come after EOF: a request waiting for one (a secret fetch during
+        # bootstrap, say) fails now instead of holding the exit until its own timeout.
+        self._eof = True
+        pending, self._pending = self._pending, {}
+        for waiters in pending.values():
+            for waiter in waiters:
+                waiter.fail(ChannelClosedError("stdin closed before the reply came"))
 
     async def _dispatch_item(
         self,
