@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from pywatt.core.exports import lazy_exports
-from pywatt.core.plugins import hookimpl
+from pywatt.core.hookspecs import hookimpl
 
 if TYPE_CHECKING:
     from pywatt.core.buildinfo import BuildInfo, build_info

@@ -33,6 +33,9 @@ if TYPE_CHECKING:
     from pywatt.core.state import AppState
 
 hookspec = pluggy.HookspecMarker("pywatt")
+#: Marks a plugin's hook implementations; exported as ``pywatt.core.hookimpl``. It lives here,
+#: beside ``hookspec``, so ``import pywatt.core`` does not load the registries and contracts.
+hookimpl = pluggy.HookimplMarker("pywatt")
 
 #: The untyped ``register`` of earlier releases, kept so that their plugins still import;
 #: annotate with the hook's own type instead (``RegisterCacheBackend``, ...).

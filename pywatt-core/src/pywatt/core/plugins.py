@@ -64,7 +64,7 @@ __all__ = [
 ]
 
 ENTRY_POINT_GROUP = "pywatt"
-hookimpl = pluggy.HookimplMarker("pywatt")
+hookimpl = hookspecs.hookimpl
 
 logger = logging.getLogger("pywatt.plugins")
 
