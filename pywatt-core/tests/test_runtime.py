@@ -603,3 +603,33 @@ def test_seed_plan_names_are_thin_aliases():
     assert EndpointInfo is WireEndpointInfo
     secret = Secret("TOKEN", "t-1")
     assert secret.expose_secret() == secret.get_secret_value() == secret.expose() == "t-1"
+
+
+async def test_async_lifecycle_hooks_are_awaited_by_the_runtime():
+    seen: list[str] = []
+
+    class Lifecycle:
+        @staticmethod
+        @hookimpl
+        async def pywatt_module_configured(config):
+            await anyio.sleep(0)
+            seen.append(f"configured {config.module_id}")
+
+        @staticmethod
+        @hookimpl
+        async def pywatt_module_started(state):
+            await anyio.sleep(0)
+            seen.append("started")
+
+        @staticmethod
+        @hookimpl
+        async def pywatt_module_stopping(state, reason):
+            await anyio.sleep(0)
+            seen.append(f"stopping {reason}")
+
+    plugins = build_plugins(entry_points=[], extra=[("life", Lifecycle)], env={})
+    async with ScriptedOrchestrator(no_app_module(), plugins=plugins) as orch:
+        assert await orch.receive_line() == ANNOUNCE_NO_APP
+        await orch.send({"op": "shutdown"})
+        assert await orch.wait_exit(timeout=10) == 0
+    assert seen == [f"configured {DEFAULT_INIT['module_id']}", "started", "stopping shutdown"]
