@@ -24,7 +24,14 @@ if TYPE_CHECKING:
     )
 
     # --- database ---
-    from pywatt.data.database import Database, DatabaseSettings, Transaction, open_database
+    from pywatt.data.database import (
+        Database,
+        DatabaseSettings,
+        Transaction,
+        open_database,
+        reveal,
+        to_positional,
+    )
     from pywatt.data.errors import (
         CacheOutcomeUnknownError,
         DatabaseConfigError,
@@ -59,6 +66,8 @@ _LAZY: dict[str, str] = {
     "DatabaseSettings": "pywatt.data.database",
     "Transaction": "pywatt.data.database",
     "open_database": "pywatt.data.database",
+    "reveal": "pywatt.data.database",
+    "to_positional": "pywatt.data.database",
     "CacheOutcomeUnknownError": "pywatt.data.errors",
     "DatabaseConfigError": "pywatt.data.errors",
     "DatabaseConnectionError": "pywatt.data.errors",
@@ -102,6 +111,8 @@ __all__ = [
     "incremented",
     "open_cache",
     "open_database",
+    "reveal",
+    "to_positional",
 ]
 
 
