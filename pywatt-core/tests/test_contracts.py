@@ -342,6 +342,10 @@ def test_a_lazy_component_of_the_wrong_kind_fails_when_loaded(monkeypatch):
         "plugin 'acme' (distribution acme-pywatt 1.2.0) registered encoder 'rot' "
         "(lazy test_contracts_lazy_target:GoodEncoder) in pywatt_register_encoders: got the class"
     )
+    assert (
+        "register GoodEncoder(), or lazy('test_contracts_lazy_target:GoodEncoder', call=True)"
+        in (str(info.value))
+    )
 
 
 def test_one_declaration_per_registration_hook():

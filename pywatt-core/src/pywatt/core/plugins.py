@@ -177,6 +177,8 @@ class Registry(Generic[T]):
             raise error from exc
         problem = self._breach(component)
         if problem is not None:
+            if "not an instance" in problem and not item.call:
+                problem += f", or lazy({item.path!r}, call=True)"
             error = PluginError(self._breach_message(origin, name, problem, item.path))
             logger.error("%s", error)
             self._break(name, error)
