@@ -369,3 +369,22 @@ def test_register_callables_are_exported_from_core():
             annotation = hookspecs.__dict__[name].__annotations__["register"]
             assert annotation in core.__all__, annotation
             assert getattr(core, annotation).__module__ == "pywatt.core.contracts"
+
+
+def test_a_refused_name_does_not_block_a_healthy_plugin(monkeypatch):
+    class Sloppy:
+        @staticmethod
+        @hookimpl
+        def pywatt_register_encoders(register):
+            register("rot", GoodEncoder)  # the class: refused
+
+    class Careful:
+        @staticmethod
+        @hookimpl
+        def pywatt_register_encoders(register):
+            register("rot", GoodEncoder())
+
+    plugins = build_plugins(entry_points=[], extra=[("a", Sloppy), ("b", Careful)], env={})
+    assert [b.name for b in plugins.broken] == ["a"]
+    assert isinstance(plugins.encoders.get("rot"), GoodEncoder)
+    assert plugins.encoders.owner("rot") == "b"
