@@ -9,19 +9,29 @@ from pywatt.core.exports import lazy_exports
 
 if TYPE_CHECKING:
     from pywatt.data.cache import (
+        BackendStats,
         Cache,
         CacheConfig,
+        CacheSettings,
         CacheStats,
         EncodedCache,
         FileCacheConfig,
         MemcachedCacheConfig,
         MemoryCacheConfig,
         RedisCacheConfig,
+        incremented,
         open_cache,
     )
 
     # --- database ---
-    from pywatt.data.database import Database, DatabaseSettings, Transaction, open_database
+    from pywatt.data.database import (
+        Database,
+        DatabaseSettings,
+        Transaction,
+        open_database,
+        reveal,
+        to_positional,
+    )
     from pywatt.data.errors import (
         CacheOutcomeUnknownError,
         DatabaseConfigError,
@@ -40,8 +50,11 @@ if TYPE_CHECKING:
 # Names load on first use, so discovering this distribution's plugin (which imports the
 # package) costs nothing until a component is actually used.
 _LAZY: dict[str, str] = {
+    "BackendStats": "pywatt.data.cache",
     "Cache": "pywatt.data.cache",
     "CacheConfig": "pywatt.data.cache",
+    "CacheSettings": "pywatt.data.cache",
+    "incremented": "pywatt.data.cache",
     "CacheStats": "pywatt.data.cache",
     "EncodedCache": "pywatt.data.cache",
     "FileCacheConfig": "pywatt.data.cache",
@@ -53,6 +66,8 @@ _LAZY: dict[str, str] = {
     "DatabaseSettings": "pywatt.data.database",
     "Transaction": "pywatt.data.database",
     "open_database": "pywatt.data.database",
+    "reveal": "pywatt.data.database",
+    "to_positional": "pywatt.data.database",
     "CacheOutcomeUnknownError": "pywatt.data.errors",
     "DatabaseConfigError": "pywatt.data.errors",
     "DatabaseConnectionError": "pywatt.data.errors",
@@ -68,9 +83,11 @@ _LAZY: dict[str, str] = {
 }
 
 __all__ = [
+    "BackendStats",
     "Cache",
     "CacheConfig",
     "CacheOutcomeUnknownError",
+    "CacheSettings",
     "CacheStats",
     "Database",
     "DatabaseConfigError",
@@ -91,8 +108,11 @@ __all__ = [
     "StatementRewriteError",
     "Transaction",
     "TransactionClosedError",
+    "incremented",
     "open_cache",
     "open_database",
+    "reveal",
+    "to_positional",
 ]
 
 
