@@ -160,6 +160,8 @@ class PluginChoices:
     @property
     def class_name(self) -> str:
         words = re.split(r"[-_]", self.component)
+        if len(words) > 1 and words[-1] == self.kind:
+            words = words[:-1]  # acme-cache -> AcmeCache, not AcmeCacheCache
         suffix = {
             "cache": "Cache",
             "database": "Database",
@@ -185,6 +187,22 @@ class PluginChoices:
         if dist != "pywatt-core":
             out.insert(0, _requirement("pywatt-core", set(), version))
         return out
+
+
+#: Per kind: the registration hook, what is registered, and whether it is an instance.
+_KIND_HOOKS: dict[str, Any] = {
+    "cache": lambda p: _hook("cache_backends", f"{p.class_name}Config"),
+    "database": lambda p: _hook("database_backends", f"open_{p.component.replace('-', '_')}"),
+    "encoder": lambda p: _hook("encoders", p.class_name, call=True),
+    "adapter": lambda p: _hook("server_adapters", p.class_name, call=True),
+    "authenticator": lambda p: _hook("authenticators", p.class_name),
+    "command": lambda p: _hook("commands", f"{p.component.replace('-', '_')}_command"),
+    "broker": lambda p: _hook("brokers", p.class_name),
+}
+
+
+def _hook(what: str, registered: str, *, call: bool = False) -> dict[str, Any]:
+    return {"hook": f"pywatt_register_{what}", "registered": registered, "call": call}
 
 
 def _environment() -> jinja2.Environment:
@@ -214,7 +232,13 @@ def render_module(choices: ModuleChoices, version: str | None = None) -> dict[st
         "name": choices.name,
         "package": pkg,
         "dependencies": choices.dependencies(version),
-        "test_dependencies": [f"pywatt-cli=={version}", "pytest>=8", "ruff>=0.6", "mypy>=1.10"],
+        "test_dependencies": [
+            f"pywatt-cli=={version}",
+            "pytest>=8",
+            *(["joserfc>=1.8"] if choices.auth else []),  # the tests mint tokens
+            "ruff>=0.6",
+            "mypy>=1.10",
+        ],
         "secrets": choices.secrets(),
         "greeting_secret": f"{choices.secret_prefix}_GREETING",
         "orchestrator_module": ORCHESTRATOR_MODULE,
@@ -248,6 +272,8 @@ def render_plugin(choices: PluginChoices, version: str | None = None) -> dict[st
         "dependencies": choices.dependencies(version),
         "test_dependencies": ["pytest>=8", "ruff>=0.6", "mypy>=1.10"],
         "entry_point": pkg.removeprefix("pywatt_"),
+        "function": choices.component.replace("-", "_"),
+        **_KIND_HOOKS[choices.kind](choices),
     }
     files = {
         "pyproject.toml": "plugin/pyproject.toml.j2",
