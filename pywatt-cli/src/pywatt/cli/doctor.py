@@ -13,7 +13,7 @@ import platform
 import sys
 import typing
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -224,35 +224,60 @@ def redact_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-async def _probe(kind: ServiceKind, url: str) -> None:
-    """Connect to the service and make one trivial call; raise on any failure."""
+Attempt = Callable[[], Awaitable[None]]
+
+
+def _prober(kind: ServiceKind) -> Callable[[str], Attempt]:
+    """The check for ``kind``: build the client from a URL (importing its driver, before the
+    clock of ``--timeout`` starts), then connect and make one trivial call, raising on failure.
+    """
     if kind == "database":
         from pywatt.data import open_database
 
-        db = open_database(url)
-        try:
-            await db.connect()
-            if not await db.ping():
-                raise ConnectionError("the database did not answer a ping")
-        finally:
-            await db.close()
-    elif kind == "cache":
+        def database(url: str) -> Attempt:
+            db = open_database(url)
+
+            async def attempt() -> None:
+                try:
+                    await db.connect()
+                    if not await db.ping():
+                        raise ConnectionError("the database did not answer a ping")
+                finally:
+                    await db.close()
+
+            return attempt
+
+        return database
+    if kind == "cache":
         from pywatt.data import open_cache
 
-        cache = open_cache(url)
-        try:
-            if not await cache.ping():
-                raise ConnectionError("the cache did not answer a ping")
-        finally:
-            await cache.close()
-    else:
-        from pywatt.core.brokers import broker_for_url
+        def cache(url: str) -> Attempt:
+            store = open_cache(url)
 
-        broker = broker_for_url(url)
-        try:
-            await broker.connect()
-        finally:
-            await broker.aclose()
+            async def attempt() -> None:
+                try:
+                    if not await store.ping():
+                        raise ConnectionError("the cache did not answer a ping")
+                finally:
+                    await store.close()
+
+            return attempt
+
+        return cache
+    from pywatt.core.brokers import broker_for_url
+
+    def broker(url: str) -> Attempt:
+        client = broker_for_url(url)
+
+        async def attempt() -> None:
+            try:
+                await client.connect()
+            finally:
+                await client.aclose()
+
+        return attempt
+
+    return broker
 
 
 _NEEDS = {"database": "pywatt-data", "cache": "pywatt-data", "broker": "pywatt-comm"}
@@ -262,23 +287,30 @@ def check_service(kind: ServiceKind, url: str, timeout: float) -> Check:
     """Whether the service at ``url`` answers within ``timeout`` seconds."""
     shown = redact_url(url)
 
+    name = f"{kind} {shown}"
+    try:
+        attempt = _prober(kind)(url)
+    except ModuleNotFoundError as exc:
+        return Check("services", name, "fail", f"cannot check: {exc}", f"pip install {_NEEDS[kind]}")
+    except Exception as exc:
+        return Check("services", name, "fail", f"{type(exc).__name__}: {_redact_in(str(exc), url)}")
+
     async def probe() -> None:
         with anyio.fail_after(timeout):
-            await _probe(kind, url)
+            await attempt()
 
     try:
         anyio.run(probe)
-    except ModuleNotFoundError as exc:
-        dist = _NEEDS[kind]
-        return Check(
-            "services", f"{kind} {shown}", "fail", f"cannot check: {exc}", f"pip install {dist}"
-        )
     except TimeoutError:
-        return Check("services", f"{kind} {shown}", "fail", f"no answer within {timeout:g} s")
+        return Check("services", name, "fail", f"no answer within {timeout:g} s")
     except Exception as exc:
-        detail = redact_url(str(exc)) if url in str(exc) else str(exc)
-        return Check("services", f"{kind} {shown}", "fail", f"unreachable: {detail}")
-    return Check("services", f"{kind} {shown}", "ok", "reachable")
+        return Check("services", name, "fail", f"unreachable: {_redact_in(str(exc), url)}")
+    return Check("services", name, "ok", "reachable")
+
+
+def _redact_in(text: str, url: str) -> str:
+    parts = urlsplit(url)
+    return text if not parts.password else text.replace(parts.password, "***")
 
 
 def run_checks(
