@@ -21,7 +21,10 @@ SHELLS = ("bash", "zsh", "fish")
 def complete_module_files(
     ctx: click.Context, param: click.Parameter, incomplete: str
 ) -> list[CompletionItem]:
-    """``.py`` files and folders (to descend into) starting with ``incomplete``."""
+    """``.py`` files and folders (to descend into) starting with ``incomplete``.
+
+    All are ``plain`` items: click's scripts answer a ``file`` item with every file there is.
+    """
     head, _, stem = incomplete.rpartition(os.sep)
     folder = Path(head or ".")
     if not folder.is_dir():
@@ -32,9 +35,9 @@ def complete_module_files(
             continue
         shown = f"{head}{os.sep}{entry.name}" if head else entry.name
         if entry.is_dir():
-            items.append(CompletionItem(shown + os.sep, type="dir"))
+            items.append(CompletionItem(shown + os.sep))
         elif entry.suffix == ".py":
-            items.append(CompletionItem(shown, type="file"))
+            items.append(CompletionItem(shown))
     return items
 
 
