@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from click.shell_completion import ShellComplete
+from click.testing import CliRunner
 
 from pywatt.cli import cli
 from pywatt.core.plugins import reset_plugins

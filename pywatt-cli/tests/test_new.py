@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 import itertools
 import re
-import tomllib
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,11 @@ from click.testing import CliRunner
 
 from pywatt.cli import cli
 from pywatt.cli.new import KINDS, ModuleChoices, PluginChoices, render_module, render_plugin
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # the noxfile installs tomli there
+    import tomli as tomllib
 
 VERSION = "9.8.7"
 

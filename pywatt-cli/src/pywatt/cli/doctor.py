@@ -158,7 +158,8 @@ def _adapter_for(factory: Callable[..., Any]) -> tuple[Status, str]:
             "is chosen only when the app is built"
         )
     # An instance that was never initialised: adapters only look at its class.
-    probe = returned.__new__(returned)
+    app_class: Any = returned
+    probe = app_class.__new__(app_class)
     label = f"{returned.__module__}.{returned.__qualname__}"
     try:
         adapter = choose_adapter(get_plugins().server_adapters, probe)
@@ -291,9 +292,11 @@ def check_service(kind: ServiceKind, url: str, timeout: float) -> Check:
     try:
         attempt = _prober(kind)(url)
     except ModuleNotFoundError as exc:
-        return Check("services", name, "fail", f"cannot check: {exc}", f"pip install {_NEEDS[kind]}")
-    except Exception as exc:
-        return Check("services", name, "fail", f"{type(exc).__name__}: {_redact_in(str(exc), url)}")
+        fix = f"pip install {_NEEDS[kind]}"
+        return Check("services", name, "fail", f"cannot check: {exc}", fix)
+    except Exception as exc:  # a URL its backend refuses
+        detail = f"{type(exc).__name__}: {_redact_in(str(exc), url)}"
+        return Check("services", name, "fail", detail)
 
     async def probe() -> None:
         with anyio.fail_after(timeout):

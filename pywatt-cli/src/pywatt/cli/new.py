@@ -59,8 +59,8 @@ _BROKER_URLS = {
     "redis": "redis://127.0.0.1:6379/0",
 }
 #: The pywatt extra each choice needs (none for what the distribution embeds).
-_DATA_EXTRAS = {"postgres": "postgres", "mysql": "mysql", "redis": "redis", "memcached": "memcached"}
-_COMM_EXTRAS = {"nats": "nats", "redis": "redis"}
+_DATA_EXTRAS = {name: name for name in ("postgres", "mysql", "redis", "memcached")}
+_COMM_EXTRAS = {name: name for name in ("nats", "redis")}
 
 
 def pywatt_version() -> str:
@@ -119,7 +119,7 @@ class ModuleChoices:
         if self.auth:
             deps["pywatt-auth"] = {server_extra}
         if self.broker:
-            deps["pywatt-comm"] = {_COMM_EXTRAS[self.broker]} if self.broker in _COMM_EXTRAS else set()
+            deps["pywatt-comm"] = {self.broker} & set(_COMM_EXTRAS)
         out = [_requirement(dist, extras, version) for dist, extras in sorted(deps.items())]
         if self.framework == "fastapi":
             out.append("fastapi>=0.110")
@@ -214,7 +214,7 @@ def _environment() -> jinja2.Environment:
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
-        autoescape=False,  # noqa: S701 - Python, TOML and Markdown, never HTML
+        autoescape=False,  # Python, TOML and Markdown: never HTML
     )
 
 
