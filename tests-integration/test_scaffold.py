@@ -169,13 +169,16 @@ def test_a_generated_module_installs_checks_tests_and_runs(framework: str, tmp_p
 
 
 def _junit(report: Path) -> dict[str, str | None]:
-    """Test name -> its failure or error message (``None`` when it passed)."""
+    """Test name -> its failure or error message and traceback (``None`` when it passed)."""
     out: dict[str, str | None] = {}
     for case in ET.parse(report).getroot().iter("testcase"):
         problem = case.find("failure")
         if problem is None:
             problem = case.find("error")
-        out[case.get("name", "?")] = None if problem is None else problem.get("message", "")
+        if problem is None:
+            out[case.get("name", "?")] = None
+        else:  # the message is the short form; the text holds the traceback
+            out[case.get("name", "?")] = f"{problem.get('message', '')}\n{problem.text or ''}"
     return out
 
 
@@ -222,4 +225,4 @@ def test_generated_plugins_of_every_kind(tmp_path: Path) -> None:
             assert (
                 f"is a skeleton: the {kind} must" in message
                 or "return an app of the framework" in message
-            ), f"{kind} {test}: {message}"
+            ), f"{kind} {test}: {message[:3000]}"
