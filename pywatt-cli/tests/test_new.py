@@ -26,9 +26,11 @@ else:  # the noxfile installs tomli there
 
 VERSION = "9.8.7"
 
+LONGEST = "abcdefghij-klmnopqrs-tuv"  # 24 characters, the most a name may have
 COMBOS = [
-    ModuleChoices("svc", framework, database, cache, auth, broker)
-    for framework, database, cache, auth, broker in itertools.product(
+    ModuleChoices(name, framework, database, cache, auth, broker)
+    for name, framework, database, cache, auth, broker in itertools.product(
+        ["svc", LONGEST],
         ["fastapi", "starlette", "flask"],
         [None, "sqlite", "postgres"],
         [None, "memory", "redis"],
@@ -45,10 +47,11 @@ def _pyproject(files: dict[str, str]) -> dict[str, object]:
 @pytest.mark.parametrize("choices", COMBOS, ids=repr)
 def test_every_combination_renders_valid_python_and_toml(choices: ModuleChoices) -> None:
     files = render_module(choices, VERSION)
+    package = choices.package
     assert set(files) == {
         "pyproject.toml",
-        "svc.py",
-        "tests/test_svc.py",
+        f"{package}.py",
+        f"tests/test_{package}.py",
         ".env.example",
         "README.md",
         ".gitignore",
@@ -133,6 +136,13 @@ def test_readme_starts_with_its_run_and_test_lines() -> None:
 
 
 @pytest.mark.parametrize("kind", KINDS)
+def test_the_longest_name_keeps_plugin_lines_within_100_columns(kind: str) -> None:
+    for path, text in render_plugin(PluginChoices(LONGEST, kind), VERSION).items():
+        if path.endswith(".py"):
+            assert all(len(line) <= 100 for line in text.splitlines()), path
+
+
+@pytest.mark.parametrize("kind", KINDS)
 def test_each_plugin_kind_renders(kind: str) -> None:
     files = render_plugin(PluginChoices("pywatt-acme", kind), VERSION)
     assert set(files) == {
@@ -192,7 +202,7 @@ def test_new_refuses_a_folder_that_is_not_empty(tmp_path: Path) -> None:
     assert (tmp_path / "orders" / "keep.txt").read_text() == "mine"
 
 
-@pytest.mark.parametrize("name", ["Orders", "1st", "my module", "class", "a/b"])
+@pytest.mark.parametrize("name", ["Orders", "1st", "my module", "class", "a/b", "a" * 25])
 def test_new_refuses_a_bad_name(tmp_path: Path, name: str) -> None:
     result = CliRunner().invoke(cli, ["new", "module", name, "-o", str(tmp_path)])
     assert result.exit_code == 2

@@ -40,7 +40,8 @@ KINDS = ("cache", "database", "encoder", "adapter", "authenticator", "command", 
 #: Where the pytest fixtures' handle type lives; one place to change if it moves.
 ORCHESTRATOR_MODULE = "pywatt.core.orchestrator"
 
-_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
+#: Short enough that file, class and module names keep generated lines within 100 columns.
+_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,23}$")
 
 #: Example values for ``.env.example``: a local server's usual address.
 _DATABASE_URLS = {
@@ -72,7 +73,7 @@ def check_name(name: str) -> tuple[str, str]:
     """``(project, package)``: ``acme-orders`` stays the project, ``acme_orders`` the import."""
     if not _NAME.match(name):
         raise click.BadParameter(
-            f"{name!r}: use lowercase letters, digits, '-' and '_', starting with a letter",
+            f"{name!r}: use a lowercase letter, then up to 23 letters, digits, '-' or '_'",
             param_hint="NAME",
         )
     package = name.replace("-", "_")
