@@ -50,7 +50,7 @@ def test_an_unknown_shell_is_refused() -> None:
 
 def test_commands_complete_plugin_commands_included() -> None:
     assert {"completion", "doctor", "new", "plugins", "run"} <= set(_complete([], ""))
-    assert _complete([], "d") == ["doctor"]
+    assert _complete([], "doc") == ["doctor"]
 
 
 def test_run_offers_python_files_and_folders_only(tmp_path: Path, monkeypatch) -> None:
