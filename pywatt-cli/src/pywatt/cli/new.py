@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib.metadata as md
 import keyword
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -146,8 +146,6 @@ class PluginChoices:
 
     name: str
     kind: str
-    #: Set from the kind: the distribution holding its contract and kit, with extras.
-    extra_deps: list[str] = field(default_factory=list)
 
     @property
     def package(self) -> str:
@@ -219,8 +217,14 @@ def _environment() -> jinja2.Environment:
     )
 
 
-def _render_all(files: dict[str, str], context: dict[str, Any]) -> dict[str, str]:
+def _render_all(
+    files: dict[str, str], choices: ModuleChoices | PluginChoices, version: str, **context: Any
+) -> dict[str, str]:
+    """Render ``files`` (path -> template); every template gets the name and the pins."""
     env = _environment()
+    context.update(
+        name=choices.name, package=choices.package, dependencies=choices.dependencies(version)
+    )
     return {path: env.get_template(template).render(**context) for path, template in files.items()}
 
 
@@ -230,9 +234,6 @@ def render_module(choices: ModuleChoices, version: str | None = None) -> dict[st
     pkg = choices.package
     context: dict[str, Any] = {
         "c": choices,
-        "name": choices.name,
-        "package": pkg,
-        "dependencies": choices.dependencies(version),
         "test_dependencies": [
             f"pywatt-cli=={version}",
             "pytest>=8",
@@ -243,7 +244,6 @@ def render_module(choices: ModuleChoices, version: str | None = None) -> dict[st
         "secrets": choices.secrets(),
         "greeting_secret": f"{choices.secret_prefix}_GREETING",
         "orchestrator_module": ORCHESTRATOR_MODULE,
-        "state_class": "".join(w.capitalize() for w in pkg.split("_")) + "State",
         # Flask views are sync: they need the loop to run the async clients on.
         "needs_loop": choices.framework == "flask"
         and bool(choices.database or choices.cache or choices.broker),
@@ -256,7 +256,7 @@ def render_module(choices: ModuleChoices, version: str | None = None) -> dict[st
         "README.md": "module/README.md.j2",
         ".gitignore": "gitignore.j2",
     }
-    return _render_all(files, context)
+    return _render_all(files, choices, version, **context)
 
 
 def render_plugin(choices: PluginChoices, version: str | None = None) -> dict[str, str]:
@@ -265,12 +265,9 @@ def render_plugin(choices: PluginChoices, version: str | None = None) -> dict[st
     pkg = choices.package
     context: dict[str, Any] = {
         "p": choices,
-        "name": choices.name,
-        "package": pkg,
         "kind": choices.kind,
         "component": choices.component,
         "class_name": choices.class_name,
-        "dependencies": choices.dependencies(version),
         "test_dependencies": ["pytest>=8", "ruff>=0.6", "mypy>=1.10"],
         "entry_point": pkg.removeprefix("pywatt_"),
         "function": choices.component.replace("-", "_"),
@@ -286,7 +283,7 @@ def render_plugin(choices: PluginChoices, version: str | None = None) -> dict[st
         f"src/{pkg}/{choices.kind}.py": f"plugin/{choices.kind}.py.j2",
         f"tests/test_{choices.kind}.py": f"plugin/test_{choices.kind}.py.j2",
     }
-    return _render_all(files, context)
+    return _render_all(files, choices, version, **context)
 
 
 def write_project(root: Path, files: dict[str, str]) -> None:
