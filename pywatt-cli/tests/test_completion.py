@@ -64,6 +64,7 @@ def test_run_offers_python_files_and_folders_only(tmp_path: Path, monkeypatch) -
     assert _complete(["run"], "app") == ["app.py", "apps/"]
     assert _complete(["run"], "apps/") == ["apps/billing.py"]
     assert _complete(["run", "app.py"], "apps/b") == ["apps/billing.py"]
+    assert _complete(["doctor", "--module"], "ap") == ["api.py", "app.py", "apps/"]
 
 
 def test_plugins_completes_plugin_names() -> None:

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 import anyio
 import click
 
+from pywatt.cli.completion import complete_module_files
 from pywatt.cli.run import RunPlan, parse_env
 
 __all__ = [
@@ -354,6 +355,7 @@ def format_checks(checks: Sequence[Check]) -> str:
 @click.command("doctor")
 @click.option(
     "--module", "module", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    shell_complete=complete_module_files,
     help="A module file: does it import, are its secrets known, which adapter serves it.",
 )  # fmt: skip
 @click.option(
