@@ -34,6 +34,8 @@ TEST_EXTRA_DEPS: dict[str, list[str]] = {
     "server": ["httpx>=0.27", "fastapi>=0.110"],
     # Real module processes serve the protected apps: pywatt-server is a test-only dependency.
     "auth": ["./pywatt-server[starlette,flask]", "httpx>=0.27", "fastapi>=0.110"],
+    # The generated pyproject files are read with tomllib, which Python 3.10 lacks.
+    "cli": ['tomli>=2; python_version < "3.11"'],
 }
 ALL_INSTALL = [
     "./pywatt-core",
@@ -74,7 +76,9 @@ def tests(session: nox.Session, dist: str) -> None:
 @nox.session
 def integration(session: nox.Session) -> None:
     """Run tests-integration/ with every distribution and the third-party test plugins."""
-    session.install(*ALL_INSTALL, *TEST_DEPS, "httpx>=0.27", "fastapi>=0.110")
+    # uv makes the fresh venvs that test_scaffold.py installs generated projects into.
+    session.install(*ALL_INSTALL, *TEST_DEPS, "httpx>=0.27", "fastapi>=0.110", "uv")
+    session.install('tomli>=2; python_version < "3.11"')
     plugins = ROOT / "tests-integration" / "plugins"
     session.install(
         str(plugins / "pywatt-dummy"),

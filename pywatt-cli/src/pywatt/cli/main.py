@@ -8,6 +8,8 @@ from typing import Any
 
 import click
 
+from pywatt.cli.completion import complete_plugin_names, completion_command
+from pywatt.cli.doctor import doctor_command
 from pywatt.core.errors import PluginError
 from pywatt.core.plugins import PluginInfo, get_plugins
 
@@ -88,10 +90,18 @@ def _format_plugin(info: PluginInfo) -> str:
 
 
 @cli.command("plugins")
+@click.argument("names", nargs=-1, shell_complete=complete_plugin_names)
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
-def plugins_command(as_json: bool) -> None:
-    """List every plugin, its distribution and what it registered; exit 1 if any is broken."""
+def plugins_command(names: tuple[str, ...], as_json: bool) -> None:
+    """List every plugin (or those NAMES), its distribution and what it registered; exit 1 if
+    any listed is broken."""
     infos = get_plugins().plugins()
+    if names:
+        unknown = sorted(set(names) - {info.name for info in infos})
+        if unknown:
+            installed = ", ".join(info.name for info in infos)
+            raise click.BadParameter(f"no plugin {', '.join(unknown)}; installed: {installed}")
+        infos = [info for info in infos if info.name in names]
     if as_json:
         payload: dict[str, Any] = {"plugins": [info.as_dict() for info in infos]}
         click.echo(json.dumps(payload, indent=2, sort_keys=True))
@@ -100,6 +110,11 @@ def plugins_command(as_json: bool) -> None:
             click.echo(_format_plugin(info))
     if any(info.error is not None for info in infos):
         sys.exit(1)
+
+
+# Built in, not registered by pywatt-cli's plugin: they must work when plugins are broken.
+cli.add_command(doctor_command)
+cli.add_command(completion_command)
 
 
 def main() -> None:

@@ -9,3 +9,4 @@ from pywatt.core.plugins import hookimpl, lazy
 @hookimpl
 def pywatt_register_commands(register: RegisterCommand) -> None:
     register("run", lazy("pywatt.cli.run:run_command"))
+    register("new", lazy("pywatt.cli.new:new_group"))

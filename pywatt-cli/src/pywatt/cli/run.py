@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import anyio
 import click
 
+from pywatt.cli.completion import complete_module_files
+
 if TYPE_CHECKING:
     import uvicorn
     from anyio.abc import TaskGroup
@@ -427,7 +429,12 @@ async def run_session(plan: RunPlan, echo: Callable[[str], None]) -> int:
 
 
 @click.command("run")
-@click.argument("modules", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument(
+    "modules",
+    nargs=-1,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    shell_complete=complete_module_files,
+)
 @click.option("--cmd", "commands", multiple=True, help="Run this command line as a module.")
 @click.option("--id", "ids", multiple=True, help="Module id, applied to modules in order.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Proxy address.")
