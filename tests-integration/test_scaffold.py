@@ -1,9 +1,9 @@
 """``pywatt new`` end to end: what it generates installs, lints, type-checks, tests and runs.
 
-Each generated project is installed into a fresh venv with uv, its pywatt requirements (with
-the extras it declares, and nothing else) resolved to this checkout. Then its own tools run
-there: ruff, mypy --strict, its pytest suite, and ``pywatt run`` with one HTTP request
-through the proxy. The plugin distributions of every kind share one fresh venv.
+The generated projects are installed into a fresh venv with uv, their pywatt requirements
+(with the extras they declare, and nothing else) resolved to this checkout. Then their own
+tools run there: ruff, mypy --strict, each pytest suite, and ``pywatt run`` with real HTTP
+requests through the proxy. The module projects share one venv, the plugins another.
 """
 
 from __future__ import annotations
@@ -118,37 +118,65 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 120) -
     pytest.fail(f"{url} never answered 200 within {timeout} s")
 
 
-@pytest.mark.parametrize("framework", FRAMEWORKS)
-def test_a_generated_module_installs_checks_tests_and_runs(framework: str, tmp_path: Path) -> None:
-    name = f"svc-{framework}"
-    package = name.replace("-", "_")
-    pywatt = Path(sys.executable).with_name("pywatt")
-    _ok([pywatt, "new", "module", name, "--framework", framework, *SERVICES], tmp_path)
-    project = tmp_path / name
-    venv = fresh_venv(tmp_path, [project])
-    bin_ = venv / "bin"
+def _declared_pywatt(project: Path) -> set[str]:
+    return {
+        re.split(r"[\[=]", req)[0] for req in _requirements(project) if req.startswith("pywatt-")
+    }
 
-    # Exactly the pywatt distributions the project asked for, from this checkout.
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """One project per framework, all installed into one fresh venv (one install, one mypy
+    cache: three venvs cost CI minutes and prove nothing more)."""
+    where = tmp_path_factory.mktemp("modules")
+    pywatt = Path(sys.executable).with_name("pywatt")
+    projects = []
+    for framework in FRAMEWORKS:
+        name = f"svc-{framework}"
+        _ok([pywatt, "new", "module", name, "--framework", framework, *SERVICES], where)
+        projects.append(where / name)
+    return where, fresh_venv(where, projects)
+
+
+def test_generated_modules_declare_exactly_what_they_use(generated: tuple[Path, Path]) -> None:
+    where, venv = generated
+    for framework in FRAMEWORKS:
+        assert _declared_pywatt(where / f"svc-{framework}") == {
+            "pywatt-auth", "pywatt-cli", "pywatt-comm", "pywatt-core", "pywatt-data",
+            "pywatt-server",
+        }, framework  # fmt: skip
+    # They install from this checkout, with nothing pywatt beyond what they declare.
     installed = {
         line.split("==")[0].split(" @ ")[0].strip().lower()
-        for line in _ok([*_uv(), "pip", "freeze", "--python", bin_ / "python"], tmp_path).split(
-            "\n"
-        )
+        for line in _ok(
+            [*_uv(), "pip", "freeze", "--python", venv / "bin" / "python"], where
+        ).split("\n")
         if line.startswith("pywatt")
     }
     assert installed == {"pywatt-auth", "pywatt-cli", "pywatt-comm", "pywatt-core",
                          "pywatt-data", "pywatt-server"}  # fmt: skip
+    bin_ = venv / "bin"
+    projects = [where / f"svc-{f}" for f in FRAMEWORKS]
+    _ok([bin_ / "ruff", "check", *projects], where)
+    _ok([bin_ / "ruff", "format", "--check", *projects], where)
+    for project in projects:  # each against its own config, one shared cache
+        assert "Success" in _ok([bin_ / "mypy", "."], project)
 
-    _ok([bin_ / "ruff", "check", "."], project)
-    _ok([bin_ / "ruff", "format", "--check", "."], project)
-    assert "Success" in _ok([bin_ / "mypy", "."], project)
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_a_generated_module_tests_and_runs(framework: str, generated: tuple[Path, Path]) -> None:
+    where, venv = generated
+    name = f"svc-{framework}"
+    package = name.replace("-", "_")
+    project = where / name
+    bin_ = venv / "bin"
 
     tests = _ok([bin_ / "python", "-m", "pytest", "-q", "-p", "no:cacheprovider"], project)
     assert re.search(r"\b7 passed\b", tests), tests
 
     shutil.copy(project / ".env.example", project / ".env")
     port = _free_port()
-    stderr = (tmp_path / "run.stderr").open("wb")
+    stderr = (where / f"run-{framework}.stderr").open("wb")
     proc = subprocess.Popen(
         [bin_ / "pywatt", "run", f"{package}.py", "--secrets", ".env", "--port", str(port)],
         cwd=project, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True,
