@@ -1,13 +1,17 @@
-"""A connected TCP socket as an anyio stream without an asyncio transport.
+"""A connected TCP or Unix socket as an anyio stream without an asyncio transport.
 
 anyio's TCP streams sit on an asyncio transport: every read is a protocol callback, an event,
-a task wake-up and a checkpoint, about three loop iterations per frame against one for its
-Unix streams (which use the raw socket). This stream reads and writes the non-blocking
-socket directly, as anyio's Unix streams do, so a TCP frame costs what a Unix one does.
+a task wake-up and a checkpoint, about three loop iterations per frame. anyio's Unix streams
+read the socket, but register and unregister it with the selector for every wait (two
+``epoll_ctl`` calls per frame). This stream reads and writes the non-blocking socket itself,
+and on asyncio keeps the socket registered while a reader keeps waiting on it, so a frame
+that arrives costs one selector wake-up and one task step.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import socket
 
@@ -15,7 +19,7 @@ import anyio
 from anyio.abc import SocketStream
 from anyio.lowlevel import checkpoint
 
-__all__ = ["RawSocketStream", "connect_tcp"]
+__all__ = ["RawSocketStream", "connect_tcp", "connect_unix"]
 
 
 class RawSocketStream(SocketStream):
@@ -25,6 +29,11 @@ class RawSocketStream(SocketStream):
         sock.setblocking(False)
         self._sock = sock
         self._closed = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        with contextlib.suppress(RuntimeError):  # not asyncio (trio): wait through anyio
+            self._loop = asyncio.get_running_loop()
+        self._waiter: asyncio.Future[None] | None = None
+        self._watching = False
 
     @property
     def _raw_socket(self) -> socket.socket:
@@ -37,13 +46,40 @@ class RawSocketStream(SocketStream):
             try:
                 data = self._sock.recv(max_bytes)
             except BlockingIOError:
-                await anyio.wait_readable(self._sock)
+                await self._readable()
                 continue
             except OSError as exc:
                 raise anyio.BrokenResourceError from exc
             if not data:
                 raise anyio.EndOfStream
             return data
+
+    async def _readable(self) -> None:
+        loop = self._loop
+        if loop is None:
+            await anyio.wait_readable(self._sock)
+            return
+        if not self._watching:
+            loop.add_reader(self._sock.fileno(), self._on_readable)
+            self._watching = True
+        waiter = self._waiter = loop.create_future()
+        try:
+            await waiter
+        finally:
+            self._waiter = None
+
+    def _on_readable(self) -> None:
+        waiter = self._waiter
+        if waiter is None:
+            # Nobody is reading: stop the level-triggered wake-ups until the next wait.
+            self._unwatch()
+        elif not waiter.done():
+            waiter.set_result(None)
+
+    def _unwatch(self) -> None:
+        if self._watching and self._loop is not None:
+            self._watching = False
+            self._loop.remove_reader(self._sock.fileno())
 
     async def send(self, item: bytes) -> None:
         view = memoryview(item)
@@ -65,28 +101,41 @@ class RawSocketStream(SocketStream):
     async def aclose(self) -> None:
         if not self._closed:
             self._closed = True
-            anyio.notify_closing(self._sock)  # wakes a reader or writer waiting on it
+            self._unwatch()
+            waiter = self._waiter
+            if waiter is not None and not waiter.done():
+                waiter.set_exception(anyio.ClosedResourceError())
+            anyio.notify_closing(self._sock)  # wakes a writer (or a non-asyncio reader)
             self._sock.close()
         await checkpoint()
 
 
 async def connect_tcp(host: str, port: int) -> RawSocketStream:
-    """Connect to ``host:port`` (the first address it resolves to)."""
+    """Connect to ``host:port`` (the first address it resolves to), with ``TCP_NODELAY``."""
     infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     family, kind, proto, _, address = infos[0]
-    sock = socket.socket(family, kind, proto)
+    return await _connect(socket.socket(family, kind, proto), address)
+
+
+async def connect_unix(path: str) -> RawSocketStream:
+    """Connect to the Unix socket at ``path``."""
+    return await _connect(socket.socket(socket.AF_UNIX, socket.SOCK_STREAM), path)
+
+
+async def _connect(sock: socket.socket, address: object) -> RawSocketStream:
     try:
         sock.setblocking(False)
         try:
             sock.connect(address)
-        except BlockingIOError:
+        except (BlockingIOError, InterruptedError):
             await anyio.wait_writable(sock)
             code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
             if code:
                 raise OSError(code, os.strerror(code)) from None
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if sock.family != socket.AF_UNIX:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return RawSocketStream(sock)
     except BaseException:
         anyio.notify_closing(sock)
         sock.close()
         raise
-    return RawSocketStream(sock)
