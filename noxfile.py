@@ -26,7 +26,8 @@ TEST_EXTRAS = {
     "auth": "[starlette,flask]",
 }
 # First-party distributions a distribution depends on, installed from their folders.
-TEST_LOCAL_DEPS: dict[str, list[str]] = {"models": ["./pywatt-data"]}
+# pywatt-comm's resilience policies run the proxy backends' policy tests (test-only for data).
+TEST_LOCAL_DEPS: dict[str, list[str]] = {"models": ["./pywatt-data"], "data": ["./pywatt-comm"]}
 TEST_EXTRA_DEPS: dict[str, list[str]] = {
     # msgpack only reads the reference renderings among the protocol vectors; httpx is the
     # orchestrator's optional socket client, whose path is tested next to its fallback.

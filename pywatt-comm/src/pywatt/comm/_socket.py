@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import os
 import socket
+from typing import Any
 
 import anyio
 from anyio.abc import SocketStream
@@ -122,7 +123,7 @@ async def connect_unix(path: str) -> RawSocketStream:
     return await _connect(socket.socket(socket.AF_UNIX, socket.SOCK_STREAM), path)
 
 
-async def _connect(sock: socket.socket, address: object) -> RawSocketStream:
+async def _connect(sock: socket.socket, address: tuple[Any, ...] | str) -> RawSocketStream:
     try:
         sock.setblocking(False)
         try:
