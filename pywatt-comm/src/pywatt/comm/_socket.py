@@ -3,9 +3,10 @@
 anyio's TCP streams sit on an asyncio transport: every read is a protocol callback, an event,
 a task wake-up and a checkpoint, about three loop iterations per frame. anyio's Unix streams
 read the socket, but register and unregister it with the selector for every wait (two
-``epoll_ctl`` calls per frame). This stream reads and writes the non-blocking socket itself,
-and on asyncio keeps the socket registered while a reader keeps waiting on it, so a frame
-that arrives costs one selector wake-up and one task step.
+``epoll_ctl`` calls per frame). This stream reads and writes the non-blocking socket itself.
+On asyncio, :meth:`RawSocketStream.pump` goes further: the socket stays registered and each
+chunk is handed to the reader from the loop's readable callback, so a frame that arrives
+costs one selector wake-up and no task wake-up at all, as with an asyncio protocol.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import asyncio
 import contextlib
 import os
 import socket
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -35,12 +37,17 @@ class RawSocketStream(SocketStream):
             self._loop = asyncio.get_running_loop()
         self._waiter: asyncio.Future[None] | None = None
         self._watching = False
+        self._drained = False  # the last read took less than asked: the socket was empty
+        self._pumping: asyncio.Future[str] | None = None
 
     @property
     def _raw_socket(self) -> socket.socket:
         return self._sock
 
     async def receive(self, max_bytes: int = 65536) -> bytes:
+        if self._drained and self._loop is not None and not self._closed:
+            # A request/reply peer has sent nothing new yet: wait rather than fail a recv.
+            await self._readable()
         while True:
             if self._closed:
                 raise anyio.ClosedResourceError
@@ -53,7 +60,61 @@ class RawSocketStream(SocketStream):
                 raise anyio.BrokenResourceError from exc
             if not data:
                 raise anyio.EndOfStream
+            self._drained = len(data) < max_bytes
             return data
+
+    @property
+    def pumps(self) -> bool:
+        """:meth:`pump` works here (the stream runs on asyncio)."""
+        return self._loop is not None
+
+    async def pump(self, on_chunk: Callable[[bytes], str | None], max_bytes: int = 65536) -> str:
+        """Hand each chunk read to ``on_chunk``, called from the loop's readable callback.
+
+        Returns the first reason ``on_chunk`` returns to stop; the stream's end or failure
+        raises what :meth:`receive` would. ``on_chunk`` runs outside any task, so it must not
+        block: it can set events and start tasks.
+        """
+        loop = self._loop
+        if loop is None:
+            raise RuntimeError("pump needs asyncio")
+        if self._closed:
+            raise anyio.ClosedResourceError
+        done: asyncio.Future[str] = loop.create_future()
+
+        def readable() -> None:
+            if done.done():
+                return
+            try:
+                data = self._sock.recv(max_bytes)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                broken = anyio.BrokenResourceError()
+                broken.__cause__ = exc
+                done.set_exception(broken)
+                return
+            if not data:
+                done.set_exception(anyio.EndOfStream())
+                return
+            try:
+                reason = on_chunk(data)
+            except Exception as exc:  # raised again in the task awaiting the pump
+                done.set_exception(exc)
+                return
+            if reason is not None:
+                done.set_result(reason)
+
+        self._unwatch()
+        fd = self._sock.fileno()
+        loop.add_reader(fd, readable)
+        self._pumping = done
+        try:
+            return await done
+        finally:
+            self._pumping = None
+            if not self._closed:
+                loop.remove_reader(fd)
 
     async def _readable(self) -> None:
         loop = self._loop
@@ -103,9 +164,11 @@ class RawSocketStream(SocketStream):
         if not self._closed:
             self._closed = True
             self._unwatch()
-            waiter = self._waiter
-            if waiter is not None and not waiter.done():
-                waiter.set_exception(anyio.ClosedResourceError())
+            for waiter in (self._waiter, self._pumping):
+                if waiter is not None and not waiter.done():
+                    waiter.set_exception(anyio.ClosedResourceError())
+            if self._pumping is not None and self._loop is not None:
+                self._loop.remove_reader(self._sock.fileno())
             anyio.notify_closing(self._sock)  # wakes a writer (or a non-asyncio reader)
             self._sock.close()
         await checkpoint()
