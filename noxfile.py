@@ -26,11 +26,14 @@ TEST_EXTRAS = {
     "auth": "[starlette,flask]",
 }
 # First-party distributions a distribution depends on, installed from their folders.
-TEST_LOCAL_DEPS: dict[str, list[str]] = {"models": ["./pywatt-data"]}
+# pywatt-comm's resilience policies run the proxy backends' policy tests (test-only for data).
+TEST_LOCAL_DEPS: dict[str, list[str]] = {"models": ["./pywatt-data"], "data": ["./pywatt-comm"]}
 TEST_EXTRA_DEPS: dict[str, list[str]] = {
     # msgpack only reads the reference renderings among the protocol vectors; httpx is the
     # orchestrator's optional socket client, whose path is tested next to its fallback.
-    "core": ["msgpack>=1.0.7", "httpx>=0.27"],
+    "core": ["msgpack>=1.0.7", "httpx>=0.27", "trustme>=1.1"],
+    # Certificates for the TLS channel tests are made at test time.
+    "comm": ["trustme>=1.1"],
     "server": ["httpx>=0.27", "fastapi>=0.110"],
     # Real module processes serve the protected apps: pywatt-server is a test-only dependency.
     "auth": ["./pywatt-server[starlette,flask]", "httpx>=0.27", "fastapi>=0.110"],

@@ -19,6 +19,7 @@ from anyio.abc import ByteStream, TaskGroup
 
 from pywatt.comm._frames import decode_incoming, encode_outgoing
 from pywatt.comm._http import exchange
+from pywatt.comm._socket import RawSocketStream
 from pywatt.comm._writer import FrameWriter
 from pywatt.comm.metrics import ChannelMetrics, LatencyHistogram
 from pywatt.comm.reconnect import FOREVER, Backoff
@@ -293,13 +294,8 @@ class FramedChannel:
     async def _serve(self, stream: ByteStream, host: ChannelHost, tg: TaskGroup) -> str:
         """Read frames until the stream breaks; return why it did."""
         decoder = FrameDecoder(self.max_frame_size)
-        while True:
-            try:
-                chunk = await stream.receive(self.read_size)
-            except anyio.EndOfStream:
-                return "closed by the orchestrator"
-            except _STREAM_ERRORS as exc:
-                return f"{type(exc).__name__}: {exc}"
+
+        def on_chunk(chunk: bytes) -> str | None:
             try:
                 for fmt, data in decoder.feed(chunk):
                     self.frames_in += 1
@@ -308,6 +304,20 @@ class FramedChannel:
             except FrameError as exc:
                 logger.error("%s channel: %s: %s", self.name, type(exc).__name__, exc)
                 return f"{type(exc).__name__}: {exc}"
+            return None
+
+        try:
+            if isinstance(stream, RawSocketStream) and stream.pumps:
+                # frames are dispatched from the loop's readable callback: no task wakes per read
+                return await stream.pump(on_chunk, self.read_size)
+            while True:
+                reason = on_chunk(await stream.receive(self.read_size))
+                if reason is not None:
+                    return reason
+        except anyio.EndOfStream:
+            return "closed by the orchestrator"
+        except _STREAM_ERRORS as exc:
+            return f"{type(exc).__name__}: {exc}"
 
     # -- incoming messages ------------------------------------------------------------------
 

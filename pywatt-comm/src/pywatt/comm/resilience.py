@@ -23,6 +23,7 @@ from pywatt.core.errors import ChannelError, ConfigError, PyWattError, RouteTime
 
 __all__ = [
     "ROUTE_POLICIES_ENV",
+    "SERVICE_POLICIES_ENV",
     "CircuitBreaker",
     "CircuitOpenError",
     "Failover",
@@ -31,6 +32,7 @@ __all__ = [
     "RetryBudget",
     "policies_from_config",
     "route_policies_from_env",
+    "service_policies_from_env",
 ]
 
 logger = logging.getLogger("pywatt.comm.resilience")
@@ -168,8 +170,10 @@ class Policy:
         if self.breaker is not None and self.breaker.name == "breaker":
             self.breaker.name = self.name
 
-    async def run(self, call: Callable[[], Awaitable[_T]]) -> _T:
-        retry = self.retry
+    async def run(self, call: Callable[[], Awaitable[_T]], *, idempotent: bool = True) -> _T:
+        """Run ``call`` under the policy; a call that is not ``idempotent`` is never retried
+        (its breaker and timeout still apply): a failed write may have been applied."""
+        retry = self.retry if idempotent else None
         if retry is not None and retry.budget is not None:
             retry.budget.deposit()
         attempt = 1
@@ -252,22 +256,37 @@ def policies_from_config(config: Mapping[str, Any]) -> dict[str, Policy]:
 ROUTE_POLICIES_ENV = "PYWATT_ROUTE_POLICIES"
 
 
+#: JSON ``{"Database" | "Cache" | "*": policy}`` read by pywatt-data's proxy backends.
+SERVICE_POLICIES_ENV = "PYWATT_SERVICE_POLICIES"
+
+
 def route_policies_from_env(environ: Mapping[str, str]) -> dict[str | None, Policy]:
     """Routing policies by target from ``PYWATT_ROUTE_POLICIES`` (``"*"``: every other one)."""
+    return _policies_from_env(environ, ROUTE_POLICIES_ENV, "target")
+
+
+def service_policies_from_env(environ: Mapping[str, str]) -> dict[str | None, Policy]:
+    """Service-proxy policies by service type from ``PYWATT_SERVICE_POLICIES``."""
+    return _policies_from_env(environ, SERVICE_POLICIES_ENV, "service type")
+
+
+def _policies_from_env(
+    environ: Mapping[str, str], variable: str, key: str
+) -> dict[str | None, Policy]:
     import json
 
-    text = environ.get(ROUTE_POLICIES_ENV)
+    text = environ.get(variable)
     if not text:
         return {}
     try:
         config = json.loads(text)
     except ValueError as exc:
-        raise ConfigError(f"{ROUTE_POLICIES_ENV} is not JSON: {exc}") from exc
+        raise ConfigError(f"{variable} is not JSON: {exc}") from exc
     if not isinstance(config, dict):
-        raise ConfigError(f"{ROUTE_POLICIES_ENV} must be a JSON object of policies by target")
+        raise ConfigError(f"{variable} must be a JSON object of policies by {key}")
     return {
-        (None if target == "*" else target): policy
-        for target, policy in policies_from_config(config).items()
+        (None if name == "*" else name): policy
+        for name, policy in policies_from_config(config).items()
     }
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 
-import anyio
 from anyio.abc import ByteStream
 
+from pywatt.comm._socket import connect_unix
 from pywatt.comm.channel import FramedChannel
 from pywatt.comm.reconnect import FOREVER, Backoff
 from pywatt.core.errors import ConfigError
@@ -59,4 +59,4 @@ class UnixChannel(FramedChannel):
             )
 
     async def _connect_once(self) -> ByteStream:
-        return await anyio.connect_unix(self.path)
+        return await connect_unix(self.path)

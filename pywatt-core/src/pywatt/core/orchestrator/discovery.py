@@ -3,10 +3,15 @@
 The protocol has no way to say who is asking, so each module gets its own listener (as for
 routing): whoever connects to module A's discovery port is module A. Its address reaches the
 module as ``PYWATT_DISCOVERY_ADDRESS``. Providers live in memory for the orchestrator's life.
+
+Each §7.2 registration gets a listener of its own for HTTP over TCP (§5.4): its port is the
+``orchestrator_port`` of the ``RegisteredModule``, so whoever dials it is that module, and
+:meth:`DiscoveryRegistry.http_over_tcp` sends requests there.
 """
 
 from __future__ import annotations
 
+import collections
 import itertools
 import json
 import secrets
@@ -16,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from anyio.abc import Listener, SocketAttribute, SocketStream
 
-from pywatt.core.errors import ProtocolError
+from pywatt.core.errors import ModuleUnavailable, ProtocolError
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -40,6 +45,9 @@ class DiscoveryRegistry:
         self.providers: list[ServiceProviderInfo] = []
         #: §7.2 registrations by module uuid: the ``RegisteredModule`` plus what it sent since.
         self.registered: dict[str, dict[str, Any]] = {}
+        self._http: dict[str, _HttpOverTcp] = {}
+        self._http_up: dict[str, anyio.Event] = {}
+        self._http_scopes: dict[str, anyio.CancelScope] = {}
 
     async def listen(self, module_id: str) -> str:
         """The ``ip:port`` of ``module_id``'s discovery listener, opening it on first use."""
@@ -81,8 +89,7 @@ class DiscoveryRegistry:
                 try:
                     envelope = decode_envelope(to_json(fmt, data))
                     if isinstance(envelope.content, dict) and "request_type" in envelope.content:
-                        local = stream.extra(SocketAttribute.local_port)
-                        body = json.dumps(self.register(envelope.content, local)).encode()
+                        body = json.dumps(await self.register(envelope.content)).encode()
                     else:
                         reply = self.answer(module_id, envelope.content_as_m2o())
                         body = b"" if reply is None else encode(reply)
@@ -92,13 +99,14 @@ class DiscoveryRegistry:
                 if body:
                     await stream.send(encode_frame(body))
 
-    def register(self, request: dict[str, Any], port: int) -> dict[str, Any]:
+    async def register(self, request: dict[str, Any]) -> dict[str, Any]:
         """The bare reply to one §7.2 request."""
         kind = request.get("request_type")
         reply: dict[str, Any] = {"response_type": kind, "success": True}
         if kind == "register":
             info = request.get("module_info") or {}
             new_id = str(uuid.uuid4())
+            port = await self._http_listen(new_id)
             module = {"info": info, "id": new_id, "token": secrets.token_hex(16),
                       "orchestrator_host": "127.0.0.1", "orchestrator_port": port}  # fmt: skip
             self.registered[new_id] = {"module": module, "heartbeats": 0}
@@ -116,8 +124,74 @@ class DiscoveryRegistry:
             return reply
         if kind == "unregister":
             del self.registered[entry["module"]["id"]]
+            scope = self._http_scopes.pop(entry["module"]["id"], None)
+            if scope is not None:
+                scope.cancel()  # its listener closes there: closing it under serve() would raise
             return reply
         return {**reply, "success": False, "error": f"unknown request_type {kind!r}"}
+
+    # -- HTTP over TCP (§5.4) ---------------------------------------------------------------
+
+    async def _http_listen(self, module_uuid: str) -> int:
+        listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
+        self._http_up[module_uuid] = anyio.Event()
+        self._http_scopes[module_uuid] = anyio.CancelScope()
+        self._orch._task_group.start_soon(self._serve_http, module_uuid, listener)
+        port: int = listener.extra(SocketAttribute.local_port)
+        return port
+
+    async def _serve_http(self, module_uuid: str, listener: Listener[SocketStream]) -> None:
+        async def serve(stream: SocketStream) -> None:
+            conn = _HttpOverTcp(stream)
+            old, self._http[module_uuid] = self._http.get(module_uuid), conn
+            self._http_up[module_uuid].set()
+            if old is not None:
+                old.closed.set()
+            async with stream:
+                await conn.closed.wait()
+
+        try:
+            with self._http_scopes[module_uuid]:
+                await listener.serve(serve)
+        finally:
+            await listener.aclose()
+            conn = self._http.pop(module_uuid, None)
+            if conn is not None:
+                conn.closed.set()
+
+    async def http_over_tcp(
+        self,
+        module: str,
+        method: str,
+        uri: str,
+        headers: dict[str, str] | None = None,
+        body: bytes | None = None,
+        *,
+        timeout: float = 30.0,
+    ) -> dict[str, Any]:
+        """Send one request to a registered module (its uuid or its ``info.name``) over the
+        connection it dialled (§5.4); return the ``HttpTcpResponse`` content (``body`` as
+        bytes). Requests on one connection are serialized: the next frame is the response."""
+        key = next(
+            (
+                k
+                for k, e in self.registered.items()
+                if module in (k, e["module"]["info"].get("name"))
+            ),
+            None,
+        )
+        if key is None:
+            raise ProtocolError(f"no module {module!r} is registered")
+        content: dict[str, Any] = {"request_id": str(uuid.uuid4()), "method": method,
+                                   "uri": uri, "headers": headers or {}}  # fmt: skip
+        if body is not None:
+            content["body"] = list(body)
+        with anyio.fail_after(timeout):
+            await self._http_up[key].wait()
+            response = await self._http[key].request(content)
+        if response.get("body") is not None:
+            response["body"] = bytes(response["body"])
+        return response
 
     def answer(self, module_id: str, msg: BaseModel) -> BaseModel | None:
         """The reply to one request from ``module_id``; None for anything else."""
@@ -154,3 +228,33 @@ class DiscoveryRegistry:
             module_id, "WARN", f"unexpected {getattr(msg, 'op', '?')!r} on the discovery port"
         )
         return None
+
+
+class _HttpOverTcp:
+    """The connection a registered module dialled to serve HTTP over TCP."""
+
+    def __init__(self, stream: SocketStream) -> None:
+        from pywatt.core.envelope import FrameDecoder
+
+        self.stream = stream
+        self.closed = anyio.Event()
+        self._lock = anyio.Lock()
+        self._decoder = FrameDecoder()
+        self._frames: collections.deque[tuple[Any, bytes]] = collections.deque()
+
+    async def request(self, content: dict[str, Any]) -> dict[str, Any]:
+        from pywatt.core.envelope import decode_envelope, encode_envelope, encode_frame
+        from pywatt.core.envelope import frame_payload_to_json as to_json
+
+        async with self._lock:
+            try:
+                await self.stream.send(encode_frame(encode_envelope(content)))
+                while not self._frames:
+                    self._frames.extend(self._decoder.feed(await self.stream.receive()))
+            except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
+                raise ModuleUnavailable(f"HTTP-over-TCP connection lost: {exc!r}") from exc
+            fmt, data = self._frames.popleft()
+        response = decode_envelope(to_json(fmt, data)).content
+        if not isinstance(response, dict):
+            raise ProtocolError(f"HTTP-over-TCP response is not an object: {response!r}")
+        return response

@@ -148,6 +148,10 @@ class ModuleHandle:
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **spec.env}
         env["PYWATT_MODULE_ID"] = spec.module_id
         env[DISCOVERY_ADDRESS_ENV] = await orch.discovery.listen(spec.module_id)
+        if spec.tcp_channel and spec.tcp_channel_tls is not None:
+            from pywatt.core.tls import CHANNEL_TLS_ENV
+
+            env[CHANNEL_TLS_ENV] = spec.tcp_channel_tls  # what makes tls_enabled real (tls.py)
         try:
             process = await anyio.open_process(
                 spec.command,
@@ -175,7 +179,9 @@ class ModuleHandle:
         if spec.tcp_channel:
             address = await orch._router.listen(self)
             tcp = TcpChannelConfig(
-                address=address, tls_enabled=False, required=spec.tcp_channel_required
+                address=address,
+                tls_enabled=spec.tcp_channel_tls is not None,
+                required=spec.tcp_channel_required,
             )
         init = Init(
             orchestrator_api=orch.orchestrator_api,

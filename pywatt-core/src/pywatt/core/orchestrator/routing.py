@@ -1,17 +1,21 @@
 """Module-to-module routing over per-module TCP channels (§4, §7.5).
 
 The protocol never identifies a TCP connection, so each module gets its own listener: whoever
-connects to module A's port is module A.
+connects to module A's port is module A. A module spawned with ``tcp_channel_tls`` gets a
+listener that completes a TLS handshake (with the orchestrator's certificate secrets) before
+it reads a frame; a client that fails it, plaintext or with a bad certificate, is refused.
 """
 
 from __future__ import annotations
 
+import ssl
 from typing import TYPE_CHECKING
 
 import anyio
-from anyio.abc import Listener, SocketAttribute, SocketStream
+from anyio.abc import ByteStream, Listener, SocketAttribute, SocketStream
+from anyio.streams.tls import TLSStream
 
-from pywatt.core.errors import ProtocolError, UnknownOpError
+from pywatt.core.errors import ConfigError, ProtocolError, UnknownOpError
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -31,14 +35,17 @@ class ChannelRouter:
     def __init__(self, orchestrator: Orchestrator) -> None:
         self._orch = orchestrator
         self._listeners: dict[str, tuple[Listener[SocketStream], str]] = {}
-        self._connections: dict[str, SocketStream] = {}
+        self._connections: dict[str, ByteStream] = {}
         self._connected: dict[str, anyio.Event] = {}
+        self._contexts: dict[str, ssl.SSLContext] = {}
 
     async def listen(self, handle: ModuleHandle) -> str:
         """The ``ip:port`` of ``handle``'s own listener, opening it on first use."""
         existing = self._listeners.get(handle.module_id)
         if existing is not None:
             return existing[1]
+        if handle.spec.tcp_channel_tls is not None:
+            self._context(handle.spec.tcp_channel_tls)  # missing certificates fail the launch
         listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
         address = f"127.0.0.1:{listener.extra(SocketAttribute.local_port)}"
         self._listeners[handle.module_id] = (listener, address)
@@ -53,8 +60,53 @@ class ChannelRouter:
         with anyio.fail_after(timeout):
             await event.wait()
 
+    def _context(self, mode: str) -> ssl.SSLContext:
+        """The listener's TLS context from the secrets; ``mtls`` also checks client certs."""
+        from pywatt.core.tls import (
+            TLS_CA_SECRET,
+            TLS_SERVER_CERT_SECRET,
+            TLS_SERVER_KEY_SECRET,
+            server_context,
+        )
+
+        context = self._contexts.get(mode)
+        if context is None:
+            names = [TLS_SERVER_CERT_SECRET, TLS_SERVER_KEY_SECRET]
+            names += [TLS_CA_SECRET] if mode == "mtls" else []
+            values = {name: self._orch.secrets.get(name) for name in names}
+            missing = [name for name, value in values.items() if value is None]
+            if missing:
+                raise ConfigError(f"a {mode} channel needs the secrets {', '.join(missing)}")
+            cert, key = values[TLS_SERVER_CERT_SECRET], values[TLS_SERVER_KEY_SECRET]
+            assert cert is not None
+            context = server_context(cert, key, values.get(TLS_CA_SECRET))
+            self._contexts[mode] = context
+        return context
+
+    async def _handshake(self, handle: ModuleHandle, stream: SocketStream) -> ByteStream | None:
+        mode = handle.spec.tcp_channel_tls
+        if mode is None:
+            return stream
+        try:
+            with anyio.fail_after(30):
+                return await TLSStream.wrap(
+                    stream, server_side=True, ssl_context=self._context(mode),
+                    standard_compatible=False,
+                )  # fmt: skip
+        except (OSError, TimeoutError, anyio.BrokenResourceError, anyio.EndOfStream) as exc:
+            self._orch._report(
+                handle.module_id,
+                "WARN",
+                f"channel connection refused: TLS handshake failed: {exc!r}",
+            )
+            await stream.aclose()
+            return None
+
     async def _accept(self, handle: ModuleHandle, listener: Listener[SocketStream]) -> None:
-        async def serve(stream: SocketStream) -> None:
+        async def serve(plain: SocketStream) -> None:
+            stream = await self._handshake(handle, plain)
+            if stream is None:
+                return
             old = self._connections.get(handle.module_id)
             self._connections[handle.module_id] = stream
             self._connected[handle.module_id].set()
@@ -72,7 +124,7 @@ class ChannelRouter:
         finally:  # closed here, on cancellation: closing it under serve() would raise there
             await listener.aclose()
 
-    async def _read(self, handle: ModuleHandle, stream: SocketStream) -> None:
+    async def _read(self, handle: ModuleHandle, stream: ByteStream) -> None:
         from pywatt.core.envelope import FrameDecoder, decode_envelope, frame_payload_to_json
         from pywatt.core.messages import decode_m2o
 

@@ -25,6 +25,9 @@ class ModuleSpec:
     :param tcp_channel: give the module a TCP channel (needed for module-to-module routing).
     :param tcp_channel_required: the channel's ``required`` flag in ``init``; an optional one
         lets a module without pywatt-comm run over stdio only.
+    :param tcp_channel_tls: ``"tls"`` or ``"mtls"``: the channel listener speaks TLS with the
+        certificates in the orchestrator's secrets (see :mod:`pywatt.core.tls`), and a
+        plaintext client is refused.
     """
 
     command: list[str]
@@ -37,6 +40,7 @@ class ModuleSpec:
     announce_timeout: float = 30.0
     tcp_channel: bool = False
     tcp_channel_required: bool = True
+    tcp_channel_tls: Literal["tls", "mtls"] | None = None
 
     def __post_init__(self) -> None:
         if not self.command:
@@ -45,6 +49,10 @@ class ModuleSpec:
             raise ConfigError("a module needs a non-empty module_id")
         if self.listen not in ("tcp", "unix"):
             raise ConfigError(f"listen must be 'tcp' or 'unix', not {self.listen!r}")
+        if self.tcp_channel_tls not in (None, "tls", "mtls"):
+            raise ConfigError(
+                f"tcp_channel_tls must be 'tls' or 'mtls', not {self.tcp_channel_tls!r}"
+            )
         bad = [k for k, v in self.env.items() if not isinstance(v, str)]
         if bad:
             raise ConfigError(f"module {self.module_id!r}: env values must be strings: {bad}")

@@ -6,7 +6,7 @@ lines a module and an orchestrator exchange, with no subprocess.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
@@ -27,9 +27,16 @@ __all__ = ["service_loopback"]
 
 @asynccontextmanager
 async def service_loopback(
-    backends: ServiceBackends | None = None, *, timeout: float = 30.0
+    backends: ServiceBackends | None = None,
+    *,
+    timeout: float = 30.0,
+    answer_if: Callable[[object], bool] | None = None,
 ) -> AsyncIterator[ServiceClient]:
-    """Yield a :class:`ServiceClient` whose requests the orchestrator's backends answer."""
+    """Yield a :class:`ServiceClient` whose requests the orchestrator's backends answer.
+
+    :param answer_if: sees every request that reaches the orchestrator; False leaves that one
+        unanswered, as an orchestrator that lost it would (the client times out).
+    """
     from pywatt.core.orchestrator.services import ServiceBackends
 
     owned = backends is None
@@ -42,7 +49,7 @@ async def service_loopback(
     try:
         async with anyio.create_task_group() as tg:
             tg.start_soon(_module_side, channel)
-            tg.start_soon(_orchestrator_side, backends, from_module, to_module)
+            tg.start_soon(_orchestrator_side, backends, from_module, to_module, answer_if)
             yield client
             tg.cancel_scope.cancel()
     finally:
@@ -62,6 +69,7 @@ async def _orchestrator_side(
     backends: ServiceBackends,
     lines_in: ObjectReceiveStream[bytes],
     lines_out: ObjectSendStream[bytes],
+    answer_if: Callable[[object], bool] | None,
 ) -> None:
     from pywatt.core.messages import (
         ServiceOperation,
@@ -74,6 +82,8 @@ async def _orchestrator_side(
     from pywatt.core.orchestrator.services import operation_echo
 
     async def answer(msg: object) -> None:
+        if answer_if is not None and not answer_if(msg):
+            return
         if isinstance(msg, ServiceRequest):
             ok, conn, error = await backends.handle_request(msg)
             reply = encode(

@@ -4,15 +4,18 @@ A module running under an orchestrator can use it with no credentials of its own
 names and parameter shapes follow PROTOCOL.md §7.3.2: values travel as standard base64,
 TTLs in whole seconds.
 
-Nothing is retried here. When no answer comes back, or the orchestrator reports that its own
-backend lost the connection mid-command, ``increment``, ``set_nx``, ``get_set`` and ``lock``
-raise :class:`~pywatt.data.errors.CacheOutcomeUnknownError`: they may have been applied.
+Nothing is retried unless a resilience policy is set (``policy=`` or
+``PYWATT_SERVICE_POLICIES``, see :mod:`pywatt.data._policy`), and then only the idempotent
+operations are. When no answer comes back, or the orchestrator reports that its own backend
+lost the connection mid-command, ``increment``, ``set_nx``, ``get_set`` and ``lock`` raise
+:class:`~pywatt.data.errors.CacheOutcomeUnknownError`: they may have been applied.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -22,9 +25,11 @@ import anyio
 from pywatt.core.errors import (
     CacheBackendError,
     CacheValueError,
+    PyWattError,
     ServiceError,
     ServiceTimeoutError,
 )
+from pywatt.data._policy import CallPolicy, policy_from_env
 from pywatt.data.cache.base import BackendStats, Cache, check_ttl
 from pywatt.data.errors import CacheOutcomeUnknownError, OutcomeUnknownError
 
@@ -35,6 +40,8 @@ __all__ = ["ProxyCache"]
 
 #: Operations whose repetition, or whose unanswered first run, changes what is stored.
 _NOT_IDEMPOTENT = frozenset({"set_nx", "get_set", "increment", "lock"})
+#: ... and the ones a policy must not repeat either (a second unlock reports False).
+_NO_RETRY = _NOT_IDEMPOTENT | {"unlock"}
 
 
 def _b64(value: bytes) -> str:
@@ -72,8 +79,11 @@ class ProxyCache(Cache):
         config: Mapping[str, Any] | None = None,
         client: ServiceClient | None = None,
         namespace: str | None = None,
+        policy: CallPolicy | None = None,
     ) -> None:
         super().__init__(namespace)
+        #: Runs each operation (None: each runs once, as is).
+        self.policy = policy if policy is not None else policy_from_env("Cache")
         self._config = dict(config) if config is not None else None
         self._client = client
         self._connection: str | None = None
@@ -98,12 +108,16 @@ class ProxyCache(Cache):
                     if config is None:
                         config = CacheConfig().to_value()
                     self._connection = await client.connect("Cache", config)
+        run = functools.partial(client.operation, self._connection, "Cache", operation, params)
         try:
-            return await client.operation(self._connection, "Cache", operation, params)
-        except ServiceError as exc:
-            # The orchestrator names its error's type; a timeout means no answer at all.
+            if self.policy is None:
+                return await run()
+            return await self.policy.run(run, idempotent=operation not in _NO_RETRY)
+        except (ServiceError, TimeoutError) as exc:
+            # The orchestrator names its error's type; a timeout (the service's own or the
+            # policy's) means no answer at all.
             unknown = "OutcomeUnknownError" in str(exc) or (
-                isinstance(exc, ServiceTimeoutError) and operation in _NOT_IDEMPOTENT
+                isinstance(exc, TimeoutError) and operation in _NOT_IDEMPOTENT
             )
             if unknown:
                 raise CacheOutcomeUnknownError(
@@ -111,6 +125,8 @@ class ProxyCache(Cache):
                     f"(outcome unknown): {exc}"
                 ) from exc
             raise CacheBackendError(f"proxy cache {operation} failed: {exc}") from exc
+        except PyWattError as exc:  # an open breaker: the operation was not sent
+            raise CacheBackendError(f"proxy cache {operation} not sent: {exc}") from exc
 
     async def lock(self, key: str, ttl: float) -> str | None:
         """The orchestrator's own lock operation, so its tokens and expiry rule apply."""

@@ -7,11 +7,16 @@ style of the remote database (``?`` for SQLite and MySQL, ``$1`` for PostgreSQL)
 that dialect's tokenizer, and the orchestrator hands it to the server, which binds the values.
 
 Bytes travel as standard base64 text and come back as text: the wire has no bytes type.
+
+Statements outside a transaction run through a resilience policy when one is set (``policy=``
+or ``PYWATT_SERVICE_POLICIES``, see :mod:`pywatt.data._policy`): reads may be retried, writes
+never are. Statements inside a transaction, and its begin, commit and rollback, never are.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import math
 import re
 from collections.abc import AsyncIterator, Mapping
@@ -21,7 +26,8 @@ from urllib.parse import urlsplit
 
 import anyio
 
-from pywatt.core.errors import ServiceError, ServiceTimeoutError
+from pywatt.core.errors import PyWattError, ServiceError
+from pywatt.data._policy import CallPolicy, policy_from_env
 from pywatt.data.database import _statements
 from pywatt.data.database.base import (
     Database,
@@ -152,6 +158,7 @@ class ProxyDatabase(_ProxyQueries, Database):
         client: ServiceClient | None = None,
         config: Mapping[str, Any] | None = None,
         max_connections: int = 10,
+        policy: CallPolicy | None = None,
     ) -> None:
         remote = _REMOTE_TYPES.get(db_type)
         if remote is None:
@@ -168,6 +175,8 @@ class ProxyDatabase(_ProxyQueries, Database):
         self._slots = anyio.Semaphore(max_connections)
         self._open_tx: dict[str, str] = {}  # transaction id -> connection id
         self._closed = False
+        #: Runs each operation outside a transaction (None: each runs once, as is).
+        self.policy = policy if policy is not None else policy_from_env("Database")
 
     def _service_client(self) -> ServiceClient:
         if self._client is None:
@@ -216,16 +225,27 @@ class ProxyDatabase(_ProxyQueries, Database):
                     self._idle.append(conn)
 
     async def call(self, operation: str, params: dict[str, Any]) -> Any:
+        """One operation outside a transaction, through the policy if there is one."""
         async with self._connection() as conn:
-            return await self.call_on(conn, operation, params)
+            return await self.call_on(conn, operation, params, policy=self.policy)
 
-    async def call_on(self, connection_id: str, operation: str, params: dict[str, Any]) -> Any:
+    async def call_on(
+        self,
+        connection_id: str,
+        operation: str,
+        params: dict[str, Any],
+        *,
+        policy: CallPolicy | None = None,
+    ) -> Any:
         self._check_open()
+        run = functools.partial(
+            self._service_client().operation, connection_id, "Database", operation, params
+        )
         try:
-            return await self._service_client().operation(
-                connection_id, "Database", operation, params
-            )
-        except ServiceTimeoutError as exc:
+            if policy is None:
+                return await run()
+            return await policy.run(run, idempotent=not self._may_write(operation, params))
+        except TimeoutError as exc:  # the service's own timeout, or the policy's
             # No answer: a write (or a commit) may have been applied all the same.
             lost: type[DatabaseError] = DatabaseConnectionError
             if self._may_write(operation, params):
@@ -241,6 +261,10 @@ class ProxyDatabase(_ProxyQueries, Database):
             elif _INTEGRITY.search(text):
                 kind = DatabaseIntegrityError
             raise kind(f"proxy database {operation} failed: {text}", driver_message=text) from exc
+        except PyWattError as exc:  # an open breaker: the operation was not sent
+            raise DatabaseConnectionError(
+                f"proxy database {operation}: {exc}", driver_message=str(exc)
+            ) from exc
 
     def _may_write(self, operation: str, params: dict[str, Any]) -> bool:
         if operation == "transaction_commit":
