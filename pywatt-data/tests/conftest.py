@@ -14,6 +14,7 @@ from pywatt.core.orchestrator.services import ServiceBackends
 from pywatt.core.plugins import Plugins, build_plugins
 from pywatt.core.testing import require_server
 from pywatt.data import Cache, Database, open_cache, open_database
+from pywatt.data.testing import DatabaseTraits
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 MYSQL_URL = "mysql://root@127.0.0.1:3306/test"
@@ -31,19 +32,19 @@ class DbFlavor:
     #: For ``proxy``: the database the dev orchestrator serves (None: its own SQLite file).
     served_url: str | None = None
 
-    def bytes_of(self, value: object) -> bytes:
-        """A blob as read back; the proxy's wire has no bytes type, so blobs travel as base64."""
-        if self.name == "proxy":
-            import base64
-
-            assert isinstance(value, str)
-            return base64.b64decode(value)
-        assert isinstance(value, (bytes, bytearray, memoryview))
-        return bytes(value)
+    @property
+    def traits(self) -> DatabaseTraits:
+        """What the conformance kit needs to know; the proxy's wire carries blobs as base64."""
+        return DatabaseTraits(
+            backend=self.name,
+            text=self.text,
+            blob=self.blob,
+            table_options=self.table_options,
+            blobs_as_base64=self.name == "proxy",
+        )
 
     def ddl(self, table: str, columns: str) -> str:
-        cols = columns.format(text=self.text, blob=self.blob)
-        return f"CREATE TABLE {table} ({cols}){self.table_options}"
+        return self.traits.ddl(table, columns)
 
 
 @pytest.fixture(scope="session")
@@ -126,30 +127,6 @@ def pg_flavor(tmp_path: Path) -> DbFlavor:
 @pytest.fixture
 def mysql_flavor(tmp_path: Path) -> DbFlavor:
     return _flavor("mysql", tmp_path)
-
-
-@pytest.fixture
-async def db(db_flavor: DbFlavor, db_plugins: Plugins) -> AsyncIterator[Database]:
-    async with open_database(db_flavor.url, plugins=db_plugins) as database:
-        yield database
-
-
-@pytest.fixture
-async def make_table(
-    db: Database, db_flavor: DbFlavor
-) -> AsyncIterator[Callable[[str], Awaitable[str]]]:
-    """Create uniquely named tables (``{text}``/``{blob}`` stand for the backend's types)."""
-    made: list[str] = []
-
-    async def create(columns: str) -> str:
-        table = f"pw_{uuid.uuid4().hex[:12]}"
-        await db.execute(db_flavor.ddl(table, columns))
-        made.append(table)
-        return table
-
-    yield create
-    for table in made:
-        await db.execute(f"DROP TABLE IF EXISTS {table}")
 
 
 @pytest.fixture
