@@ -80,6 +80,8 @@ def integration(session: nox.Session) -> None:
         str(plugins / "pywatt-dummy"),
         str(plugins / "pywatt-broken"),
         str(plugins / "pywatt-apikey"),
+        # The example third-party distribution the plugin-author docs show (its kit tests run).
+        str(ROOT / "examples" / "plugin"),
     )
     # The examples' own tests run here too: they need every distribution, like a user's.
     _pytest(session, "integration", "tests-integration", "examples")

@@ -4,6 +4,7 @@ import importlib.metadata as md
 import sys
 import types
 
+import anyio
 import pytest
 
 from pywatt.core import hookimpl
@@ -24,11 +25,26 @@ def _fake_plugin(monkeypatch: pytest.MonkeyPatch, modname: str, **hooks: object)
     return md.EntryPoint(modname.rsplit("_", 1)[-1], modname, "pywatt")
 
 
+class _Enc:
+    """A minimal encoder: the registry checks the shape of what is registered."""
+
+    content_type = "application/x-test"
+
+    def __init__(self, name: str = "later") -> None:
+        self.name = name
+
+    def encode(self, value: object) -> bytes:
+        return repr(value).encode()
+
+    def decode(self, data: bytes) -> object:
+        return data.decode()
+
+
 def _encoder_plugin(monkeypatch, modname, *names):
     @hookimpl
     def pywatt_register_encoders(register):
         for n in names:
-            register(n, object())
+            register(n, _Enc(n))
 
     return _fake_plugin(monkeypatch, modname, pywatt_register_encoders=pywatt_register_encoders)
 
@@ -123,7 +139,7 @@ def test_misspelled_hook_is_contained_with_a_suggestion(monkeypatch):
 def test_failing_register_hook_is_attributed_and_contained(monkeypatch):
     @hookimpl
     def pywatt_register_encoders(register):
-        register("half-done", object())
+        register("half-done", _Enc("half-done"))
 
     @hookimpl
     def pywatt_register_cache_backends(register):
@@ -155,8 +171,32 @@ def test_lifecycle_hooks_reach_plugins(monkeypatch):
     ep = _fake_plugin(monkeypatch, "fakeplug_life", pywatt_module_stopping=pywatt_module_stopping)
     plugins = build_plugins(entry_points=[ep], env={})
     sentinel = object()
-    plugins.hooks.module_stopping(sentinel, "eof")  # type: ignore[arg-type]
+    anyio.run(plugins.hooks.module_stopping, sentinel, "eof")
     assert seen == [(sentinel, "eof")]
+
+
+def test_async_lifecycle_hooks_are_awaited(monkeypatch):
+    seen = []
+
+    @hookimpl
+    async def pywatt_module_started(state):
+        await anyio.sleep(0)
+        seen.append(("started", state))
+
+    @hookimpl
+    def pywatt_module_configured(config):
+        seen.append(("configured", config))
+
+    ep = _fake_plugin(
+        monkeypatch,
+        "fakeplug_alife",
+        pywatt_module_started=pywatt_module_started,
+        pywatt_module_configured=pywatt_module_configured,
+    )
+    plugins = build_plugins(entry_points=[ep], env={})
+    anyio.run(plugins.hooks.module_configured, "cfg")
+    anyio.run(plugins.hooks.module_started, "state")
+    assert seen == [("configured", "cfg"), ("started", "state")]
 
 
 def test_trace_logs_registrations(monkeypatch, caplog):
@@ -199,7 +239,7 @@ def test_lazy_components_import_on_first_lookup(monkeypatch):
     from pywatt.core.plugins import lazy
 
     module = types.ModuleType("fakeplug_lazy_impl")
-    module.Encoder = type("Encoder", (), {})  # type: ignore[attr-defined]
+    module.Encoder = type("Encoder", (_Enc,), {})  # type: ignore[attr-defined]
     imported: list[str] = []
 
     @hookimpl

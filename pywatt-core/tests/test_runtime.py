@@ -13,7 +13,7 @@ from pywatt.core.errors import (
     ServiceError,
 )
 from pywatt.core.module import PyWattModule
-from pywatt.core.plugins import build_plugins
+from pywatt.core.plugins import build_plugins, hookimpl
 from pywatt.core.secrets import CacheMode, Secret
 from pywatt.core.testing import DEFAULT_INIT, ScriptedOrchestrator
 
@@ -569,13 +569,26 @@ async def test_a_dying_http_server_stops_the_module_with_status_1(caplog):
     assert "listener died" in caplog.text
 
 
-async def test_a_module_starts_when_an_unrelated_plugin_is_broken():
+class _WrongKindPlugin:
+    """Registers an encoder class where an instance belongs: refused at registration."""
+
+    @staticmethod
+    @hookimpl
+    def pywatt_register_encoders(register):
+        register("wrong", type("WrongEncoder", (), {"encode": None, "decode": None}))
+
+
+@pytest.mark.parametrize("how", ["fails to import", "registers a wrong kind"])
+async def test_a_module_starts_when_an_unrelated_plugin_is_broken(how):
     # The documented choice: a broken plugin is logged and taken out of service; a module that
     # needs none of its components starts and serves as usual.
     import importlib.metadata as md
 
-    broken = md.EntryPoint("broken", "pywatt_no_such_module_for_tests", "pywatt")
-    plugins = build_plugins(entry_points=[broken], env={})
+    if how == "fails to import":
+        broken = md.EntryPoint("broken", "pywatt_no_such_module_for_tests", "pywatt")
+        plugins = build_plugins(entry_points=[broken], env={})
+    else:
+        plugins = build_plugins(entry_points=[], extra=[("broken", _WrongKindPlugin)], env={})
     assert [b.name for b in plugins.broken] == ["broken"]
     async with ScriptedOrchestrator(no_app_module(), plugins=plugins) as orch:
         assert await orch.receive_line() == ANNOUNCE_NO_APP
@@ -590,3 +603,33 @@ def test_seed_plan_names_are_thin_aliases():
     assert EndpointInfo is WireEndpointInfo
     secret = Secret("TOKEN", "t-1")
     assert secret.expose_secret() == secret.get_secret_value() == secret.expose() == "t-1"
+
+
+async def test_async_lifecycle_hooks_are_awaited_by_the_runtime():
+    seen: list[str] = []
+
+    class Lifecycle:
+        @staticmethod
+        @hookimpl
+        async def pywatt_module_configured(config):
+            await anyio.sleep(0)
+            seen.append(f"configured {config.module_id}")
+
+        @staticmethod
+        @hookimpl
+        async def pywatt_module_started(state):
+            await anyio.sleep(0)
+            seen.append("started")
+
+        @staticmethod
+        @hookimpl
+        async def pywatt_module_stopping(state, reason):
+            await anyio.sleep(0)
+            seen.append(f"stopping {reason}")
+
+    plugins = build_plugins(entry_points=[], extra=[("life", Lifecycle)], env={})
+    async with ScriptedOrchestrator(no_app_module(), plugins=plugins) as orch:
+        assert await orch.receive_line() == ANNOUNCE_NO_APP
+        await orch.send({"op": "shutdown"})
+        assert await orch.wait_exit(timeout=10) == 0
+    assert seen == [f"configured {DEFAULT_INIT['module_id']}", "started", "stopping shutdown"]

@@ -132,9 +132,11 @@ def test_a_dialect_of_the_wrong_kind_names_its_plugin():
     plugins = build_plugins(entry_points=eps, extra=[("sloppy-plugin", Sloppy)], env={})
     with pytest.raises(PluginError) as info:
         get_dialect("sloppy", plugins=plugins)
+    # Refused at registration: the lookup raises the plugin's error.
     assert str(info.value) == (
-        "model dialect 'sloppy' from plugin 'sloppy-plugin' is a dict, "
-        "not a pywatt.models.ModelDialect"
+        "plugin 'sloppy-plugin' registered model dialect 'sloppy' in "
+        "pywatt_register_model_dialects: got a builtins.dict instance, lacking name, "
+        "sqlalchemy_name; expected a pywatt.models.ModelDialect instance"
     )
 
 

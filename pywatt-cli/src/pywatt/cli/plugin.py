@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pywatt.core.hookspecs import Register
+from pywatt.core.contracts import RegisterCommand
 from pywatt.core.plugins import hookimpl, lazy
 
 
 @hookimpl
-def pywatt_register_commands(register: Register) -> None:
+def pywatt_register_commands(register: RegisterCommand) -> None:
     register("run", lazy("pywatt.cli.run:run_command"))

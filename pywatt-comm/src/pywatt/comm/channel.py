@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from pywatt.comm.resilience import Policy
-    from pywatt.core.channels import ChannelHost
+    from pywatt.core.contracts import ChannelHost
     from pywatt.core.envelope import EncodingFormat
 
 __all__ = ["FramedChannel"]

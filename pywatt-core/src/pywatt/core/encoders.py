@@ -3,21 +3,11 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
+
+from pywatt.core.contracts import Encoder
 
 __all__ = ["Encoder", "JsonEncoder"]
-
-
-@runtime_checkable
-class Encoder(Protocol):
-    """Turns Python values into bytes and back. Registered through ``pywatt_register_encoders``."""
-
-    name: str
-    content_type: str
-
-    def encode(self, value: Any) -> bytes: ...
-
-    def decode(self, data: bytes) -> Any: ...
 
 
 class JsonEncoder:

@@ -1,10 +1,13 @@
 """The hooks every pywatt plugin can implement.
 
-Registration hooks run once, when the registries are first built. Each receives a
-``register(name, factory)`` callable; the plugin calls it once per component it provides.
+Registration hooks run once, when the registries are first built. Each receives its own
+typed ``register(name, component)`` callable (:mod:`pywatt.core.contracts`); the plugin calls
+it once per component it provides, and a component of the wrong kind fails right there.
+Registration hooks are plain functions: ``wrapper=True`` and ``async def`` are refused.
 Per-message work never goes through pluggy: callers build a component once and keep it.
 
-Lifecycle hooks run at the three points of a module's life and must return quickly.
+Lifecycle hooks run at the three points of a module's life and must return quickly; they may
+be ``async def`` (the runtime awaits them).
 """
 
 from __future__ import annotations
@@ -16,16 +19,31 @@ import pluggy
 
 if TYPE_CHECKING:
     from pywatt.core.config import AppConfig
+    from pywatt.core.contracts import (
+        RegisterAuthenticator,
+        RegisterBroker,
+        RegisterCacheBackend,
+        RegisterChannel,
+        RegisterCommand,
+        RegisterDatabaseBackend,
+        RegisterEncoder,
+        RegisterModelDialect,
+        RegisterServerAdapter,
+    )
     from pywatt.core.state import AppState
 
 hookspec = pluggy.HookspecMarker("pywatt")
+#: Marks a plugin's hook implementations; exported as ``pywatt.core.hookimpl``. It lives here,
+#: beside ``hookspec``, so ``import pywatt.core`` does not load the registries and contracts.
+hookimpl = pluggy.HookimplMarker("pywatt")
 
-#: The callable handed to every registration hook: ``register(name, factory)``.
+#: The untyped ``register`` of earlier releases, kept so that their plugins still import;
+#: annotate with the hook's own type instead (``RegisterCacheBackend``, ...).
 Register = Callable[[str, Any], None]
 
 
 @hookspec
-def pywatt_register_channels(register: Register) -> None:
+def pywatt_register_channels(register: RegisterChannel) -> None:
     """Register channel factories (stdio, tcp, unix, ...).
 
     :param register: call ``register(name, factory)`` once per channel; ``factory`` builds a
@@ -34,34 +52,36 @@ def pywatt_register_channels(register: Register) -> None:
 
 
 @hookspec
-def pywatt_register_encoders(register: Register) -> None:
+def pywatt_register_encoders(register: RegisterEncoder) -> None:
     """Register payload encoders (json, msgpack, ...).
 
     :param register: call ``register(name, encoder)`` once per encoder; ``encoder`` is an
-        object with ``encode(obj) -> bytes`` and ``decode(data) -> object``.
+        instance with ``name``, ``content_type``, ``encode(obj) -> bytes`` and
+        ``decode(data) -> object``.
     """
 
 
 @hookspec
-def pywatt_register_database_backends(register: Register) -> None:
-    """Register database backend factories (sqlite, postgres, mysql, proxy, ...).
+def pywatt_register_database_backends(register: RegisterDatabaseBackend) -> None:
+    """Register database backends (sqlite, postgres, mysql, proxy, ...) by URL scheme.
 
-    :param register: call ``register(name, factory)`` once per backend; ``factory`` builds a
-        database from a URL or a typed configuration.
+    :param register: call ``register(scheme, backend)`` once per backend; ``backend`` is a
+        ``pywatt.data.Database`` subclass or a factory, called with ``DatabaseSettings``.
     """
 
 
 @hookspec
-def pywatt_register_cache_backends(register: Register) -> None:
-    """Register cache backend factories (memory, file, redis, memcached, proxy, ...).
+def pywatt_register_cache_backends(register: RegisterCacheBackend) -> None:
+    """Register cache backends (memory, file, redis, memcached, proxy, ...) by URL scheme.
 
-    :param register: call ``register(name, factory)`` once per backend; ``factory`` builds a
-        cache from its configuration.
+    :param register: call ``register(scheme, backend)`` once per backend; ``backend`` is a
+        ``pywatt.data.Cache`` subclass or a factory, called with ``CacheSettings``, or a
+        ``pywatt.data.CacheConfig`` subclass.
     """
 
 
 @hookspec
-def pywatt_register_brokers(register: Register) -> None:
+def pywatt_register_brokers(register: RegisterBroker) -> None:
     """Register message broker factories (nats, redis-streams, memory, ...).
 
     :param register: call ``register(name, factory)`` once per broker; ``factory`` has a
@@ -70,15 +90,16 @@ def pywatt_register_brokers(register: Register) -> None:
 
 
 @hookspec
-def pywatt_register_server_adapters(register: Register) -> None:
+def pywatt_register_server_adapters(register: RegisterServerAdapter) -> None:
     """Register server adapters that serve one web framework (starlette, flask, ...).
 
-    :param register: call ``register(name, adapter_factory)`` once per framework.
+    :param register: call ``register(name, adapter)`` once per framework; ``adapter`` is a
+        ``ServerAdapter`` instance.
     """
 
 
 @hookspec
-def pywatt_register_authenticators(register: Register) -> None:
+def pywatt_register_authenticators(register: RegisterAuthenticator) -> None:
     """Register authenticators (jwt, ...).
 
     :param register: call ``register(name, factory)`` once per authenticator.
@@ -86,7 +107,7 @@ def pywatt_register_authenticators(register: Register) -> None:
 
 
 @hookspec
-def pywatt_register_model_dialects(register: Register) -> None:
+def pywatt_register_model_dialects(register: RegisterModelDialect) -> None:
     """Register schema dialects for pywatt-models (sqlite, postgresql, mysql, ...).
 
     :param register: call ``register(name, dialect)`` once per dialect; ``dialect`` is a
@@ -96,7 +117,7 @@ def pywatt_register_model_dialects(register: Register) -> None:
 
 
 @hookspec
-def pywatt_register_commands(register: Register) -> None:
+def pywatt_register_commands(register: RegisterCommand) -> None:
     """Register extra ``pywatt`` command-line commands.
 
     :param register: call ``register(name, command)`` once per command; ``command`` is a

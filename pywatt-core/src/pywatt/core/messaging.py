@@ -81,8 +81,8 @@ class ModuleBroker:
 
     def encoder(self, name: str | None = None) -> Encoder:
         if name is None:
-            return self._default  # type: ignore[no-any-return]
-        return self._plugins.encoders.get(name)  # type: ignore[no-any-return]
+            return self._default
+        return self._plugins.encoders.get(name)
 
     def decode(self, data: bytes, headers: Mapping[str, str]) -> Any:
         """Decode with the encoder whose content type the message names (json by default)."""

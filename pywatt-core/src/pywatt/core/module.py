@@ -274,7 +274,7 @@ class PyWattModule(Generic[T]):
 
                 plugins = get_plugins()
             config = AppConfig.from_init(init)
-            plugins.hooks.module_configured(config)
+            await plugins.hooks.module_configured(config)
         except (Exception, SystemExit) as exc:
             _log_bootstrap_failure(exc)
             channel.close()
@@ -385,7 +385,7 @@ class PyWattModule(Generic[T]):
             tg.start_soon(self._serve_socket, ctx, sock)
         if broker is not None:
             await broker.start(state, self.subscriptions, self.replies)
-        plugins.hooks.module_started(state)
+        await plugins.hooks.module_started(state)
         return ctx
 
     async def _connect_channels(self, tg: TaskGroup, ctx: ModuleContext, plugins: Plugins) -> None:
@@ -508,7 +508,7 @@ class PyWattModule(Generic[T]):
 
     async def _stop(self, ctx: ModuleContext, reason: str, plugins: Plugins) -> None:
         try:
-            plugins.hooks.module_stopping(ctx.state, reason)
+            await plugins.hooks.module_stopping(ctx.state, reason)
         except Exception:
             logger.exception("module_stopping hook failed")
         http_stop = ctx.extras.get("http_stop")
@@ -650,7 +650,7 @@ def _ignore_late_init(msg: Any) -> None:
 
 
 class _ChannelHost:
-    """The runtime's side of a channel plugin (see :mod:`pywatt.core.channels`)."""
+    """The runtime's side of a channel plugin (see :class:`pywatt.core.contracts.ModuleChannel`)."""
 
     def __init__(self, ctx: ModuleContext) -> None:
         self._ctx = ctx

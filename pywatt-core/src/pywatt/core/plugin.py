@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from pywatt.core.contracts import RegisterEncoder
 from pywatt.core.encoders import JsonEncoder
-from pywatt.core.hookspecs import Register
 from pywatt.core.plugins import hookimpl
 
 
 @hookimpl
-def pywatt_register_encoders(register: Register) -> None:
+def pywatt_register_encoders(register: RegisterEncoder) -> None:
     register("json", JsonEncoder())

@@ -7,18 +7,32 @@ Nothing here runs at import time: the manager is built on the first call to
 from __future__ import annotations
 
 import difflib
-import importlib
+import inspect
 import logging
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 import pluggy
 
-from pywatt.core import hookspecs
+from pywatt.core import _checks, hookspecs
+from pywatt.core.contracts import (
+    Authenticator,
+    BrokerFactory,
+    CacheBackendFactory,
+    CacheConfigType,
+    ChannelFactory,
+    Command,
+    DatabaseBackendFactory,
+    Encoder,
+    Lazy,
+    ModelDialect,
+    ServerAdapter,
+    lazy,
+)
 from pywatt.core.errors import (
     DuplicateComponentError,
     PluginError,
@@ -29,17 +43,18 @@ from pywatt.core.errors import (
 if TYPE_CHECKING:
     import importlib.metadata as md
 
-    from pywatt.core.brokers import BrokerFactory
     from pywatt.core.config import AppConfig
     from pywatt.core.state import AppState
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "REGISTRATION_HOOKS",
     "BrokenPlugin",
     "Lazy",
     "PluginHooks",
     "PluginInfo",
     "Plugins",
+    "RegistrationHook",
     "Registry",
     "build_plugins",
     "get_plugins",
@@ -49,72 +64,51 @@ __all__ = [
 ]
 
 ENTRY_POINT_GROUP = "pywatt"
-hookimpl = pluggy.HookimplMarker("pywatt")
+hookimpl = hookspecs.hookimpl
 
 logger = logging.getLogger("pywatt.plugins")
 
 T = TypeVar("T")
 
-#: Registration hooks, keyed by the component kind they fill (used in messages).
-_REGISTRATION_HOOKS: dict[str, str] = {
-    "channel": "pywatt_register_channels",
-    "encoder": "pywatt_register_encoders",
-    "database backend": "pywatt_register_database_backends",
-    "cache backend": "pywatt_register_cache_backends",
-    "broker": "pywatt_register_brokers",
-    "server adapter": "pywatt_register_server_adapters",
-    "authenticator": "pywatt_register_authenticators",
-    "model dialect": "pywatt_register_model_dialects",
-    "command": "pywatt_register_commands",
-}
-
-
-@dataclass(frozen=True)
-class Lazy:
-    """A component named by its import path and imported on first lookup.
-
-    Registering ``lazy("pkg.mod:Name")`` instead of the object keeps a plugin's heavy imports
-    (a web framework, SQLAlchemy, a driver) out of every process that never uses it.
-
-    :param path: ``"package.module:attribute"`` (the attribute may be dotted).
-    :param call: call the attribute with no arguments once imported (for instances).
-    """
-
-    path: str
-    call: bool = False
-
-    def load(self) -> Any:
-        module_name, sep, attr = self.path.partition(":")
-        if not sep or not module_name or not attr:
-            raise ValueError(f"lazy component path {self.path!r} is not 'module:attribute'")
-        obj: Any = importlib.import_module(module_name)
-        for part in attr.split("."):
-            obj = getattr(obj, part)
-        return obj() if self.call else obj
-
-
-def lazy(path: str, *, call: bool = False) -> Any:
-    """A component to register by import path; see :class:`Lazy`."""
-    return Lazy(path, call)
-
 
 class Registry(Generic[T]):
-    """Components of one kind, by name, remembering which plugin registered each."""
+    """Components of one kind, by name, remembering which plugin registered each.
 
-    def __init__(self, kind: str, contract: Callable[[Any], str | None] | None = None) -> None:
+    :param kind: what the components are, as messages say it (``"cache backend"``).
+    :param contract: returns why a component breaks the kind's contract, or None when it fits.
+    :param hook: the registration hook that fills this registry (named in errors).
+    :param expected: what a component of this kind is (named in errors).
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        contract: Callable[[object], str | None] | None = None,
+        *,
+        hook: str = "",
+        expected: str = "",
+    ) -> None:
         self.kind = kind
-        #: Returns why a component breaks this kind's contract, or None when it fits.
+        self.hook = hook
+        self.expected = expected
         self._contract = contract
-        self._items: dict[str, T] = {}
+        self._items: dict[str, T | Lazy] = {}
         self._owners: dict[str, str] = {}
+        #: How errors name each owner: the plugin with its distribution.
+        self._origins: dict[str, str] = {}
         #: Names whose plugin broke (or that two plugins claim): looking them up raises this.
         self._broken: dict[str, PluginError] = {}
         #: Plugins that failed before registering anything: they may have provided a name.
         self._failed: list[BrokenPlugin] = []
 
-    def add(self, name: str, component: T, plugin: str) -> None:
+    def add(self, name: str, component: T | Lazy, plugin: str, origin: str | None = None) -> None:
+        """Register ``component`` as ``name`` for ``plugin``; a wrong kind raises at once.
+
+        :param origin: how errors name the plugin (default ``plugin 'name'``).
+        """
+        origin = origin or f"plugin {plugin!r}"
         if not isinstance(name, str) or not name:
-            raise PluginError(f"plugin {plugin!r} registered a {self.kind} with an empty name")
+            raise PluginError(f"{origin} {self._misnamed(name, component)}")
         if name in self._items or name in self._broken:
             owner = self._owners.get(name)
             error = self._broken.get(name)
@@ -123,11 +117,30 @@ class Registry(Generic[T]):
             raise DuplicateComponentError(self.kind, name, owner or "?", plugin)
         problem = self._breach(component)
         if problem is not None:
-            raise PluginError(f"plugin {plugin!r} registered {self.kind} {name!r}, which {problem}")
+            error = PluginError(self._breach_message(origin, name, problem))
+            self._broken[name] = error  # looking the name up says why it is missing
+            raise error
         self._items[name] = component
         self._owners[name] = plugin
+        self._origins[name] = origin
 
-    def _breach(self, component: Any) -> str | None:
+    def _misnamed(self, name: object, component: object) -> str:
+        where = f" in {self.hook}" if self.hook else ""
+        if isinstance(component, str) and component:
+            return (
+                f"called register(<{self.kind}>, {component!r}){where}: the name comes first, "
+                f"register({component!r}, <{self.kind}>)"
+            )
+        got = "an empty name" if name == "" else f"a {type(name).__name__} as the name"
+        return f"registered a {self.kind}{where} with {got}; call register(name, {self.kind})"
+
+    def _breach_message(self, origin: str, name: str, problem: str, path: str = "") -> str:
+        where = f" in {self.hook}" if self.hook else ""
+        lazily = f" (lazy {path})" if path else ""
+        expected = f"; expected {self.expected}" if self.expected else ""
+        return f"{origin} registered {self.kind} {name!r}{lazily}{where}: got {problem}{expected}"
+
+    def _breach(self, component: object) -> str | None:
         """Why ``component`` breaks this kind's contract; a lazy one is checked once loaded."""
         if self._contract is None or isinstance(component, Lazy):
             return None
@@ -149,12 +162,13 @@ class Registry(Generic[T]):
         raise error
 
     def _resolve(self, name: str, item: Lazy) -> T:
+        owner = self._owners.get(name, "?")
+        origin = self._origins.get(name, f"plugin {owner!r}")
         try:
             component: T = item.load()
         except Exception as exc:
-            owner = self._owners.get(name, "?")
             error = PluginError(
-                f"plugin {owner!r}: {self.kind} {name!r} ({item.path}) failed to load: "
+                f"{origin}: {self.kind} {name!r} ({item.path}) failed to load: "
                 f"{type(exc).__name__}: {exc} (skip it with PYWATT_DISABLED_PLUGINS={owner})"
             )
             error.__cause__ = exc
@@ -163,10 +177,7 @@ class Registry(Generic[T]):
             raise error from exc
         problem = self._breach(component)
         if problem is not None:
-            owner = self._owners.get(name, "?")
-            error = PluginError(
-                f"plugin {owner!r} registered {self.kind} {name!r}, which {problem}"
-            )
+            error = PluginError(self._breach_message(origin, name, problem, item.path))
             logger.error("%s", error)
             self._break(name, error)
             raise error
@@ -177,6 +188,7 @@ class Registry(Generic[T]):
         """Withdraw ``name``: its plugin failed, so using it must say why."""
         self._items.pop(name, None)
         self._owners.pop(name, None)
+        self._origins.pop(name, None)
         self._broken[name] = error
 
     def owner(self, name: str) -> str:
@@ -206,17 +218,42 @@ class Registry(Generic[T]):
         return len(self._items)
 
 
-def _is_broker_factory(component: Any) -> str | None:
-    schemes = getattr(component, "schemes", None)
-    if not callable(component):
-        return "is not callable"
-    if (
-        not isinstance(schemes, tuple)
-        or not schemes
-        or not all(isinstance(s, str) for s in schemes)
-    ):
-        return "lacks a non-empty 'schemes' tuple of URL schemes"
-    return None
+class RegistrationHook(Generic[T]):
+    """One registration hook: its component kind, contract and registry, declared once.
+
+    Declared as an attribute of :class:`Plugins`; on an instance the attribute is the
+    filled :class:`Registry`. The hook table, the registries and the ``pywatt plugins``
+    listing are all built from these declarations.
+    """
+
+    def __init__(
+        self, kind: str, hook: str, contract: Callable[[object], str | None], expected: str
+    ) -> None:
+        self.kind = kind
+        self.hook = hook
+        self.contract = contract
+        self.expected = expected
+        self.attr = ""
+
+    def __set_name__(self, owner: type, attr: str) -> None:
+        self.attr = attr
+
+    def new_registry(self) -> Registry[T]:
+        return Registry(self.kind, self.contract, hook=self.hook, expected=self.expected)
+
+    @overload
+    def __get__(self, obj: None, objtype: type | None = None) -> RegistrationHook[T]: ...
+
+    @overload
+    def __get__(self, obj: Plugins, objtype: type | None = None) -> Registry[T]: ...
+
+    def __get__(
+        self, obj: Plugins | None, objtype: type | None = None
+    ) -> Registry[T] | RegistrationHook[T]:
+        if obj is None:
+            return self
+        registry: Registry[T] = obj._by_kind[self.kind]
+        return registry
 
 
 @dataclass(frozen=True)
@@ -263,24 +300,94 @@ class BrokenPlugin:
         return f"skip it with PYWATT_DISABLED_PLUGINS={self.name}"
 
 
+async def _settle(results: list[object]) -> None:
+    """Await what lifecycle implementations returned, in order: they may be coroutines."""
+    for result in results:
+        if inspect.isawaitable(result):
+            await result
+
+
 class PluginHooks:
-    """Typed calls onto ``pm.hook`` so that call sites are checked by mypy."""
+    """Typed calls onto ``pm.hook`` so that call sites are checked by mypy.
+
+    An implementation may be ``async def``: its coroutine is awaited before the call returns.
+    """
 
     def __init__(self, pm: pluggy.PluginManager) -> None:
         self._pm = pm
 
-    def module_configured(self, config: AppConfig) -> None:
-        self._pm.hook.pywatt_module_configured(config=config)
+    async def module_configured(self, config: AppConfig) -> None:
+        await _settle(self._pm.hook.pywatt_module_configured(config=config))
 
-    def module_started(self, state: AppState[Any]) -> None:
-        self._pm.hook.pywatt_module_started(state=state)
+    async def module_started(self, state: AppState[Any]) -> None:
+        await _settle(self._pm.hook.pywatt_module_started(state=state))
 
-    def module_stopping(self, state: AppState[Any], reason: str) -> None:
-        self._pm.hook.pywatt_module_stopping(state=state, reason=reason)
+    async def module_stopping(self, state: AppState[Any], reason: str) -> None:
+        await _settle(self._pm.hook.pywatt_module_stopping(state=state, reason=reason))
 
 
 class Plugins:
-    """The built plugin manager together with every component registry."""
+    """The built plugin manager together with every component registry.
+
+    Each registry is declared once below, as a :class:`RegistrationHook`: adding a
+    registration hook means adding its hookspec and one line here.
+    """
+
+    channels = RegistrationHook[ChannelFactory](
+        "channel",
+        "pywatt_register_channels",
+        _checks.channel,
+        "a ModuleChannel class or a factory(config) -> ModuleChannel",
+    )
+    encoders = RegistrationHook[Encoder](
+        "encoder",
+        "pywatt_register_encoders",
+        _checks.encoder,
+        "an Encoder instance (name, content_type, encode, decode)",
+    )
+    database_backends = RegistrationHook[DatabaseBackendFactory](
+        "database backend",
+        "pywatt_register_database_backends",
+        _checks.database_backend,
+        "a pywatt.data.Database subclass or a factory(DatabaseSettings) -> Database",
+    )
+    cache_backends = RegistrationHook[CacheBackendFactory | type[CacheConfigType]](
+        "cache backend",
+        "pywatt_register_cache_backends",
+        _checks.cache_backend,
+        "a pywatt.data.Cache subclass, a factory(CacheSettings) -> Cache, "
+        "or a pywatt.data.CacheConfig subclass",
+    )
+    brokers = RegistrationHook[BrokerFactory](
+        "broker",
+        "pywatt_register_brokers",
+        _checks.broker,
+        "a Broker class or factory(url) with a 'schemes' tuple",
+    )
+    server_adapters = RegistrationHook[ServerAdapter](
+        "server adapter",
+        "pywatt_register_server_adapters",
+        _checks.server_adapter,
+        "a ServerAdapter instance (name, supports, wrap)",
+    )
+    authenticators = RegistrationHook[Callable[..., Authenticator]](
+        "authenticator",
+        "pywatt_register_authenticators",
+        _checks.authenticator,
+        "an Authenticator class or factory",
+    )
+    model_dialects = RegistrationHook[ModelDialect](
+        "model dialect",
+        "pywatt_register_model_dialects",
+        _checks.model_dialect,
+        "a pywatt.models.ModelDialect instance",
+    )
+    commands = RegistrationHook[Command](
+        "command",
+        "pywatt_register_commands",
+        _checks.command,
+        "a click.Command",
+    )
 
     def __init__(
         self,
@@ -294,15 +401,9 @@ class Plugins:
         #: Plugins that failed to load or register, in discovery order.
         self.broken: list[BrokenPlugin] = list(broken)
         self.hooks = PluginHooks(pm)
-        self.channels: Registry[Any] = Registry("channel")
-        self.encoders: Registry[Any] = Registry("encoder")
-        self.database_backends: Registry[Any] = Registry("database backend")
-        self.cache_backends: Registry[Any] = Registry("cache backend")
-        self.brokers: Registry[BrokerFactory] = Registry("broker", contract=_is_broker_factory)
-        self.server_adapters: Registry[Any] = Registry("server adapter")
-        self.authenticators: Registry[Any] = Registry("authenticator")
-        self.model_dialects: Registry[Any] = Registry("model dialect")
-        self.commands: Registry[Any] = Registry("command")
+        self._by_kind: dict[str, Registry[Any]] = {
+            decl.kind: decl.new_registry() for decl in REGISTRATION_HOOKS
+        }
         self._registered: dict[str, dict[str, list[str]]] = {name: {} for name, *_ in infos}
         self._infos = infos
         self._trace = trace
@@ -312,10 +413,7 @@ class Plugins:
 
     def registry(self, kind: str) -> Registry[Any]:
         """The registry for a component kind, e.g. ``"channel"`` or ``"cache backend"``."""
-        for reg in self._registries():
-            if reg.kind == kind:
-                return reg
-        raise KeyError(kind)
+        return self._by_kind[kind]
 
     def plugins(self) -> list[PluginInfo]:
         """Every plugin, healthy or broken, sorted by name."""
@@ -335,23 +433,19 @@ class Plugins:
         return sorted(infos, key=lambda info: info.name)
 
     def _registries(self) -> list[Registry[Any]]:
-        return [
-            self.channels,
-            self.encoders,
-            self.database_backends,
-            self.cache_backends,
-            self.brokers,
-            self.server_adapters,
-            self.authenticators,
-            self.model_dialects,
-            self.commands,
-        ]
+        return list(self._by_kind.values())
+
+    def _origin(self, plugin: str) -> str:
+        """How errors name a plugin: with its distribution and version when it has one."""
+        for name, _module, dist, version in self._infos:
+            if name == plugin and dist is not None:
+                return f"plugin {plugin!r} (distribution {dist} {version or ''})".replace(" )", ")")
+        return f"plugin {plugin!r}"
 
     def _fill_registries(self) -> None:
         order = {name: i for i, (name, *_) in enumerate(self._infos)}
         for reg in self._registries():
-            hook_name = _REGISTRATION_HOOKS[reg.kind]
-            caller = getattr(self.pm.hook, hook_name)
+            caller = getattr(self.pm.hook, reg.hook)
             impls = sorted(
                 caller.get_hookimpls(), key=lambda i: order.get(i.plugin_name, len(order))
             )
@@ -359,18 +453,35 @@ class Plugins:
                 plugin = impl.plugin_name
                 if any(b.name == plugin for b in self.broken):
                     continue
+                if impl.hookwrapper or impl.wrapper:
+                    self._contain(
+                        plugin,
+                        PluginError(
+                            f"{self._origin(plugin)} implements {reg.hook} as a wrapper; "
+                            "registration hooks are plain calls: drop wrapper=True"
+                        ),
+                    )
+                    continue
                 register = self._register_for(reg, plugin)
                 kwargs = {"register": register} if "register" in impl.argnames else {}
                 if self._trace:
-                    logger.info("pywatt plugin hook %s -> %s", hook_name, plugin)
+                    logger.info("pywatt plugin hook %s -> %s", reg.hook, plugin)
                 try:
-                    impl.function(**kwargs)
+                    result = impl.function(**kwargs)
+                    if inspect.isawaitable(result):
+                        if inspect.iscoroutine(result):
+                            result.close()
+                        raise PluginError(
+                            f"{self._origin(plugin)} implements {reg.hook} as async; "
+                            "registration hooks are plain functions"
+                        )
                 except Exception as exc:
                     error = (
                         exc
                         if isinstance(exc, PluginError)
                         else PluginError(
-                            f"plugin {plugin!r} failed in {hook_name}: {type(exc).__name__}: {exc}"
+                            f"{self._origin(plugin)} failed in {reg.hook}: "
+                            f"{type(exc).__name__}: {exc}"
                         )
                     )
                     error.__cause__ = exc if error is not exc else exc.__cause__
@@ -388,13 +499,21 @@ class Plugins:
                 reg._break(error.name, error)
 
     def _register_for(self, reg: Registry[Any], plugin: str) -> Callable[[str, Any], None]:
-        def register(name: str, component: Any) -> None:
-            reg.add(name, component, plugin)
+        origin = self._origin(plugin)
+
+        def register(name: str, component: Any, /) -> None:
+            reg.add(name, component, plugin, origin)
             self._registered.setdefault(plugin, {}).setdefault(reg.kind, []).append(name)
             if self._trace:
                 logger.info("pywatt plugin %r registered %s %r", plugin, reg.kind, name)
 
         return register
+
+
+#: Every registration hook, in the order ``pywatt plugins`` and the registries use.
+REGISTRATION_HOOKS: tuple[RegistrationHook[Any], ...] = tuple(
+    v for v in vars(Plugins).values() if isinstance(v, RegistrationHook)
+)
 
 
 def _env_list(name: str, env: Mapping[str, str]) -> list[str] | None:

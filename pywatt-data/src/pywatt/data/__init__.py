@@ -9,14 +9,17 @@ from pywatt.core.exports import lazy_exports
 
 if TYPE_CHECKING:
     from pywatt.data.cache import (
+        BackendStats,
         Cache,
         CacheConfig,
+        CacheSettings,
         CacheStats,
         EncodedCache,
         FileCacheConfig,
         MemcachedCacheConfig,
         MemoryCacheConfig,
         RedisCacheConfig,
+        incremented,
         open_cache,
     )
 
@@ -40,8 +43,11 @@ if TYPE_CHECKING:
 # Names load on first use, so discovering this distribution's plugin (which imports the
 # package) costs nothing until a component is actually used.
 _LAZY: dict[str, str] = {
+    "BackendStats": "pywatt.data.cache",
     "Cache": "pywatt.data.cache",
     "CacheConfig": "pywatt.data.cache",
+    "CacheSettings": "pywatt.data.cache",
+    "incremented": "pywatt.data.cache",
     "CacheStats": "pywatt.data.cache",
     "EncodedCache": "pywatt.data.cache",
     "FileCacheConfig": "pywatt.data.cache",
@@ -68,9 +74,11 @@ _LAZY: dict[str, str] = {
 }
 
 __all__ = [
+    "BackendStats",
     "Cache",
     "CacheConfig",
     "CacheOutcomeUnknownError",
+    "CacheSettings",
     "CacheStats",
     "Database",
     "DatabaseConfigError",
@@ -91,6 +99,7 @@ __all__ = [
     "StatementRewriteError",
     "Transaction",
     "TransactionClosedError",
+    "incremented",
     "open_cache",
     "open_database",
 ]

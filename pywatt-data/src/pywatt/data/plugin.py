@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pywatt.core.hookspecs import Register
+from pywatt.core.contracts import RegisterCacheBackend, RegisterDatabaseBackend
 from pywatt.core.plugins import hookimpl, lazy
 
 
 @hookimpl
-def pywatt_register_database_backends(register: Register) -> None:
+def pywatt_register_database_backends(register: RegisterDatabaseBackend) -> None:
     # Imported on first use: SQLAlchemy loads only in a process that opens a database.
     register("sqlite", lazy("pywatt.data.database.factory:sqlite_backend"))
     register("postgres", lazy("pywatt.data.database.factory:postgres_backend"))
@@ -16,7 +16,7 @@ def pywatt_register_database_backends(register: Register) -> None:
 
 
 @hookimpl
-def pywatt_register_cache_backends(register: Register) -> None:
+def pywatt_register_cache_backends(register: RegisterCacheBackend) -> None:
     # Configuration classes only: each imports its driver when a cache is opened.
     from pywatt.data.cache.config import (
         FileCacheConfig,

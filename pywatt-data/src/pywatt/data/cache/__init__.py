@@ -5,7 +5,15 @@ Importing this package imports no driver: a backend's driver loads when a cache 
 
 from __future__ import annotations
 
-from pywatt.data.cache.base import LOCK_PREFIX, Cache, CacheConfig, CacheStats
+from pywatt.data.cache._numbers import incremented
+from pywatt.data.cache.base import (
+    LOCK_PREFIX,
+    BackendStats,
+    Cache,
+    CacheConfig,
+    CacheSettings,
+    CacheStats,
+)
 from pywatt.data.cache.config import (
     FileCacheConfig,
     MemcachedCacheConfig,
@@ -17,13 +25,16 @@ from pywatt.data.cache.encoded import EncodedCache
 
 __all__ = [
     "LOCK_PREFIX",
+    "BackendStats",
     "Cache",
     "CacheConfig",
+    "CacheSettings",
     "CacheStats",
     "EncodedCache",
     "FileCacheConfig",
     "MemcachedCacheConfig",
     "MemoryCacheConfig",
     "RedisCacheConfig",
+    "incremented",
     "open_cache",
 ]

@@ -14,10 +14,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import ClassVar, TypeVar
+from urllib.parse import parse_qsl, urlsplit
 
 from pywatt.core.errors import CacheKeyError, CacheTypeError, CacheValueError
 
-__all__ = ["LOCK_PREFIX", "Cache", "CacheConfig", "CacheStats"]
+__all__ = ["LOCK_PREFIX", "BackendStats", "Cache", "CacheConfig", "CacheSettings", "CacheStats"]
 
 #: Locks live beside the data under this logical prefix, so ``lock("job")`` never clobbers ``job``.
 LOCK_PREFIX = "__lock__:"
@@ -62,6 +63,35 @@ class CacheConfig(ABC):
     @abstractmethod
     def open(self) -> Cache:
         """Build the cache; drivers are imported here, not when the config is made."""
+
+
+@dataclass(frozen=True)
+class CacheSettings:
+    """What ``open_cache`` hands a registered cache class or factory.
+
+    :param url: the URL as given, e.g. ``"acme://host:7000/?pool=4"``.
+    :param namespace: ``open_cache(namespace=...)``, else the URL's ``?namespace=``, else None.
+    """
+
+    url: str
+    namespace: str | None = None
+
+    @property
+    def scheme(self) -> str:
+        return urlsplit(self.url).scheme
+
+    @property
+    def options(self) -> dict[str, str]:
+        """The URL's query options, ``namespace`` left out (it is :attr:`namespace`)."""
+        query = parse_qsl(urlsplit(self.url).query, keep_blank_values=True)
+        return {k: v for k, v in query if k != "namespace"}
+
+    @classmethod
+    def from_url(cls, url: str, namespace: str | None = None) -> CacheSettings:
+        if namespace is None:
+            query = dict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
+            namespace = query.get("namespace")
+        return cls(url=url, namespace=namespace)
 
 
 def check_namespace(namespace: object) -> str:

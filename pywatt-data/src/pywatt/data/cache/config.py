@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from pywatt.core.errors import ConfigError
-from pywatt.data.cache.base import Cache, CacheConfig
+from pywatt.core.errors import ConfigError, PluginError
+from pywatt.data.cache.base import Cache, CacheConfig, CacheSettings
 
 if TYPE_CHECKING:
+    from pywatt.core.contracts import CacheBackendFactory
     from pywatt.core.plugins import Plugins
 
 __all__ = [
@@ -223,14 +224,28 @@ def open_cache(
             from pywatt.core.plugins import get_plugins
 
             plugins = get_plugins()
-        config_type = plugins.cache_backends.get(scheme)
-        if not (isinstance(config_type, type) and issubclass(config_type, CacheConfig)):
-            raise ConfigError(f"cache backend {scheme!r} is not a CacheConfig subclass")
-        config = config_type.from_url(target)
+        registry = plugins.cache_backends
+        backend = registry.get(scheme)
+        if isinstance(backend, type) and issubclass(backend, CacheConfig):
+            config = backend.from_url(target)
+        else:
+            # A cache class or factory: it gets the URL and namespace, and parses the rest.
+            factory = cast("CacheBackendFactory", backend)
+            cache = factory(CacheSettings.from_url(target, namespace))
+            return _checked(cache, scheme, registry.owner(scheme))
     elif isinstance(target, CacheConfig):
         config = target
     else:
         raise ConfigError(f"open_cache takes a URL or a CacheConfig, got {type(target).__name__}")
     if namespace is not None:
         config = dataclasses.replace(config, namespace=namespace)
-    return config.open()
+    return _checked(config.open(), config.scheme, None)
+
+
+def _checked(cache: object, scheme: str, owner: str | None) -> Cache:
+    if not isinstance(cache, Cache):
+        by = f" from plugin {owner!r}" if owner else ""
+        raise PluginError(
+            f"cache backend {scheme!r}{by} built a {type(cache).__name__}, not a pywatt.data.Cache"
+        )
+    return cache

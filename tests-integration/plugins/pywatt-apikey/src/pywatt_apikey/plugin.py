@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 from pywatt.core import hookimpl
-from pywatt.core.hookspecs import Register
+from pywatt.core.contracts import RegisterAuthenticator
 
 
 @hookimpl
-def pywatt_register_authenticators(register: Register) -> None:
+def pywatt_register_authenticators(register: RegisterAuthenticator) -> None:
     from pywatt_apikey import ApiKeyAuthenticator
 
     register("apikey", ApiKeyAuthenticator)
