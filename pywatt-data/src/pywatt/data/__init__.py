@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     # --- database ---
     from pywatt.data.database import Database, DatabaseSettings, Transaction, open_database
+    from pywatt.data.database._statements import to_positional
     from pywatt.data.errors import (
         CacheOutcomeUnknownError,
         DatabaseConfigError,
@@ -59,6 +60,7 @@ _LAZY: dict[str, str] = {
     "DatabaseSettings": "pywatt.data.database",
     "Transaction": "pywatt.data.database",
     "open_database": "pywatt.data.database",
+    "to_positional": "pywatt.data.database._statements",
     "CacheOutcomeUnknownError": "pywatt.data.errors",
     "DatabaseConfigError": "pywatt.data.errors",
     "DatabaseConnectionError": "pywatt.data.errors",
@@ -102,6 +104,7 @@ __all__ = [
     "incremented",
     "open_cache",
     "open_database",
+    "to_positional",
 ]
 
 

@@ -57,7 +57,7 @@ import httpx
 import pytest
 
 from pywatt.core.plugins import Plugins, get_plugins
-from pywatt.core.serving import (
+from pywatt.core.contracts import (
     AppRunner,
     HttpExchangeRequest,
     HttpExchangeResponse,
