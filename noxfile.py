@@ -103,6 +103,9 @@ def typecheck(session: nox.Session) -> None:
     session.install(*ALL_INSTALL, "mypy>=1.10", "pytest>=8", "httpx>=0.27", "fastapi>=0.110")
     srcs = [f"pywatt-{d}/src" for d in DISTS]
     session.run("mypy", *srcs, env={"MYPYPATH": os.pathsep.join(srcs)})
+    # The example third-party plugin, checked against the contracts as its authors would.
+    example = ["examples/plugin/src", "examples/plugin/tests"]
+    session.run("mypy", *example, env={"MYPYPATH": os.pathsep.join([*srcs, example[0]])})
 
 
 @nox.session

@@ -24,8 +24,14 @@ if TYPE_CHECKING:
     )
 
     # --- database ---
-    from pywatt.data.database import Database, DatabaseSettings, Transaction, open_database
-    from pywatt.data.database._statements import to_positional
+    from pywatt.data.database import (
+        Database,
+        DatabaseSettings,
+        Transaction,
+        open_database,
+        reveal,
+        to_positional,
+    )
     from pywatt.data.errors import (
         CacheOutcomeUnknownError,
         DatabaseConfigError,
@@ -60,7 +66,8 @@ _LAZY: dict[str, str] = {
     "DatabaseSettings": "pywatt.data.database",
     "Transaction": "pywatt.data.database",
     "open_database": "pywatt.data.database",
-    "to_positional": "pywatt.data.database._statements",
+    "reveal": "pywatt.data.database",
+    "to_positional": "pywatt.data.database",
     "CacheOutcomeUnknownError": "pywatt.data.errors",
     "DatabaseConfigError": "pywatt.data.errors",
     "DatabaseConnectionError": "pywatt.data.errors",
@@ -104,6 +111,7 @@ __all__ = [
     "incremented",
     "open_cache",
     "open_database",
+    "reveal",
     "to_positional",
 ]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+# For backend authors: the placeholders of a statement, found with the dialect's tokenizer.
+from pywatt.data.database._statements import to_positional
 from pywatt.data.database.base import (
     Database,
     DatabaseSettings,
@@ -10,6 +12,7 @@ from pywatt.data.database.base import (
     Row,
     SecretLike,
     Transaction,
+    reveal,
 )
 from pywatt.data.database.factory import open_database
 
@@ -22,4 +25,6 @@ __all__ = [
     "SecretLike",
     "Transaction",
     "open_database",
+    "reveal",
+    "to_positional",
 ]
