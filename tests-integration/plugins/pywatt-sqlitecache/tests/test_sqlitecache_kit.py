@@ -1,0 +1,44 @@
+"""The SQLite-file cache passes pywatt's cache kit, opened the way users open it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from pywatt.data import Cache, open_cache
+from pywatt.data.testing import CacheConformance, CacheTraits
+from pywatt_sqlitecache import SqliteCache
+
+
+class TestSqliteCache(CacheConformance):
+    @pytest.fixture
+    def cache_traits(self) -> CacheTraits:
+        return CacheTraits(backend="sqlitecache")
+
+    @pytest.fixture
+    async def open_test_cache(self, tmp_path: Path) -> AsyncIterator[Callable[[str | None], Cache]]:
+        url = f"sqlitecache://{tmp_path / 'cache.db'}"
+        opened: list[Cache] = []
+
+        def make(namespace: str | None) -> Cache:
+            cache = open_cache(url, namespace=namespace)
+            opened.append(cache)
+            return cache
+
+        yield make
+        for cache in opened:
+            if cache.namespace is not None:
+                await cache.flush()
+            await cache.close()
+
+
+@pytest.mark.anyio
+async def test_the_file_outlives_the_cache_and_is_shared(tmp_path: Path) -> None:
+    url = f"sqlitecache://{tmp_path / 'shared.db'}?namespace=app"
+    async with open_cache(url) as first:
+        assert isinstance(first, SqliteCache)
+        await first.set("k", b"kept")
+    async with open_cache(url) as second:
+        assert await second.get("k") == b"kept"
