@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from pywatt_cbor import CborEncoder
 
 from pywatt.core import get_plugins
 from pywatt.core.testing.encoders import EncoderConformance
-from pywatt_cbor import CborEncoder
 
 
 class TestCborEncoder(EncoderConformance):

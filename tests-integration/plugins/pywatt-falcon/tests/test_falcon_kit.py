@@ -7,9 +7,9 @@ from typing import Any
 import falcon
 import falcon.asgi
 import pytest
+from pywatt_falcon import FalconAdapter
 
 from pywatt.server.testing import AdapterConformance, AdapterTraits, Gate
-from pywatt_falcon import FalconAdapter
 
 
 class Text:
@@ -53,8 +53,8 @@ class Slow:
         resp.text = "done"
 
 
-def make_app(gate: Gate) -> falcon.asgi.App:
-    app = falcon.asgi.App()
+def make_app(gate: Gate) -> falcon.asgi.App[falcon.asgi.Request, falcon.asgi.Response]:
+    app: falcon.asgi.App[falcon.asgi.Request, falcon.asgi.Response] = falcon.asgi.App()
     app.add_route("/text", Text())
     app.add_route("/echo", Echo())
     app.add_route("/teapot", Teapot())

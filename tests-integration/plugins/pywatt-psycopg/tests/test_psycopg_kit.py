@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from pywatt_psycopg import PsycopgDatabase
 
 from pywatt.core.testing import require_server
 from pywatt.data import Database, open_database
 from pywatt.data.testing import DatabaseConformance, DatabaseTraits
-from pywatt_psycopg import PsycopgDatabase
 
 URL = "psycopg://postgres@127.0.0.1:5432/test"
 

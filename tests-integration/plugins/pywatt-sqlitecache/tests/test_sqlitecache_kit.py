@@ -6,10 +6,10 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
+from pywatt_sqlitecache import SqliteCache
 
 from pywatt.data import Cache, open_cache
 from pywatt.data.testing import CacheConformance, CacheTraits
-from pywatt_sqlitecache import SqliteCache
 
 
 class TestSqliteCache(CacheConformance):

@@ -55,7 +55,10 @@ def _translated(exc: psycopg.Error) -> Exception:
     return DatabaseQueryError(message, driver_message=message)
 
 
-async def _run(conn: Connection, sql: str, params: Params | None) -> psycopg.AsyncRawCursor[DictRow]:
+Cursor = psycopg.AsyncRawCursor[DictRow]
+
+
+async def _run(conn: Connection, sql: str, params: Params | None) -> Cursor:
     statement, values = to_positional(sql, params, "postgres")
     cursor = psycopg.AsyncRawCursor(conn, row_factory=dict_row)
     try:
@@ -65,7 +68,7 @@ async def _run(conn: Connection, sql: str, params: Params | None) -> psycopg.Asy
     return cursor
 
 
-async def _rows(cursor: psycopg.AsyncRawCursor[DictRow]) -> list[Row]:
+async def _rows(cursor: Cursor) -> list[Row]:
     if cursor.description is None:  # a statement that returns no rows
         return []
     return [dict(row) for row in await cursor.fetchall()]

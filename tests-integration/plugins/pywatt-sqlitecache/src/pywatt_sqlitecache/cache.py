@@ -23,7 +23,10 @@ __all__ = ["SqliteCache"]
 
 _T = TypeVar("_T")
 _LIVE = "(expires IS NULL OR expires > ?)"
-_SCHEMA = "CREATE TABLE IF NOT EXISTS pywatt_cache (key TEXT PRIMARY KEY, value BLOB NOT NULL, expires REAL)"
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS pywatt_cache "
+    "(key TEXT PRIMARY KEY, value BLOB NOT NULL, expires REAL)"
+)
 
 
 def _expiry(ttl: float | None) -> float | None:
