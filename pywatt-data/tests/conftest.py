@@ -180,13 +180,7 @@ def cache_backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def cache_namespace() -> str:
-    """Unique per test, so runs against a shared server never collide."""
-    return f"pwtest-{uuid.uuid4().hex[:12]}"
-
-
-@pytest.fixture
-async def open_test_cache(
+async def our_caches(
     cache_backend: str, cache_plugins: Plugins, tmp_path: Path
 ) -> AsyncIterator[Callable[..., Cache]]:
     """Open more caches on the backend under test (same server, directory or store kind)."""
@@ -219,11 +213,6 @@ async def open_test_cache(
         if cache.namespace is not None:
             await cache.flush()
         await cache.close()
-
-
-@pytest.fixture
-async def cache(open_test_cache: Callable[..., Cache], cache_namespace: str) -> Cache:
-    return open_test_cache(cache_namespace)
 
 
 # =============================== cache fixtures (end) ===============================

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 from pywatt_sqlitecache import SqliteCache
 
-from pywatt.data import Cache, open_cache
+from pywatt.data import open_cache
 from pywatt.data.testing import CacheConformance, CacheTraits
 
 
@@ -18,20 +17,8 @@ class TestSqliteCache(CacheConformance):
         return CacheTraits(backend="sqlitecache")
 
     @pytest.fixture
-    async def open_test_cache(self, tmp_path: Path) -> AsyncIterator[Callable[[str | None], Cache]]:
-        url = f"sqlitecache://{tmp_path / 'cache.db'}"
-        opened: list[Cache] = []
-
-        def make(namespace: str | None) -> Cache:
-            cache = open_cache(url, namespace=namespace)
-            opened.append(cache)
-            return cache
-
-        yield make
-        for cache in opened:
-            if cache.namespace is not None:
-                await cache.flush()
-            await cache.close()
+    def cache_url(self, tmp_path: Path) -> str:
+        return f"sqlitecache://{tmp_path / 'cache.db'}"
 
 
 @pytest.mark.anyio
