@@ -342,6 +342,10 @@ def test_a_lazy_component_of_the_wrong_kind_fails_when_loaded(monkeypatch):
         "plugin 'acme' (distribution acme-pywatt 1.2.0) registered encoder 'rot' "
         "(lazy test_contracts_lazy_target:GoodEncoder) in pywatt_register_encoders: got the class"
     )
+    assert (
+        "register GoodEncoder(), or lazy('test_contracts_lazy_target:GoodEncoder', call=True)"
+        in (str(info.value))
+    )
 
 
 def test_one_declaration_per_registration_hook():
@@ -365,3 +369,22 @@ def test_register_callables_are_exported_from_core():
             annotation = hookspecs.__dict__[name].__annotations__["register"]
             assert annotation in core.__all__, annotation
             assert getattr(core, annotation).__module__ == "pywatt.core.contracts"
+
+
+def test_a_refused_name_does_not_block_a_healthy_plugin(monkeypatch):
+    class Sloppy:
+        @staticmethod
+        @hookimpl
+        def pywatt_register_encoders(register):
+            register("rot", GoodEncoder)  # the class: refused
+
+    class Careful:
+        @staticmethod
+        @hookimpl
+        def pywatt_register_encoders(register):
+            register("rot", GoodEncoder())
+
+    plugins = build_plugins(entry_points=[], extra=[("a", Sloppy), ("b", Careful)], env={})
+    assert [b.name for b in plugins.broken] == ["a"]
+    assert isinstance(plugins.encoders.get("rot"), GoodEncoder)
+    assert plugins.encoders.owner("rot") == "b"

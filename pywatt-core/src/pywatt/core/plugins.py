@@ -98,6 +98,9 @@ class Registry(Generic[T]):
         self._origins: dict[str, str] = {}
         #: Names whose plugin broke (or that two plugins claim): looking them up raises this.
         self._broken: dict[str, PluginError] = {}
+        #: Names refused for the wrong kind: looking them up raises this, unless another plugin
+        #: provides the name properly.
+        self._refused: dict[str, PluginError] = {}
         #: Plugins that failed before registering anything: they may have provided a name.
         self._failed: list[BrokenPlugin] = []
 
@@ -118,8 +121,9 @@ class Registry(Generic[T]):
         problem = self._breach(component)
         if problem is not None:
             error = PluginError(self._breach_message(origin, name, problem))
-            self._broken[name] = error  # looking the name up says why it is missing
+            self._refused.setdefault(name, error)  # looking the name up says why it is missing
             raise error
+        self._refused.pop(name, None)
         self._items[name] = component
         self._owners[name] = plugin
         self._origins[name] = origin
@@ -155,6 +159,8 @@ class Registry(Generic[T]):
             return self._resolve(name, item) if isinstance(item, Lazy) else item
         if name in self._broken:
             raise self._broken[name]
+        if name in self._refused:
+            raise self._refused[name]
         error = UnknownComponentError(self.kind, name, self.names())
         if self._failed:
             hints = "; ".join(f"plugin {b.name!r} failed to load ({b.fix})" for b in self._failed)
@@ -177,6 +183,8 @@ class Registry(Generic[T]):
             raise error from exc
         problem = self._breach(component)
         if problem is not None:
+            if "not an instance" in problem and not item.call:
+                problem += f", or lazy({item.path!r}, call=True)"
             error = PluginError(self._breach_message(origin, name, problem, item.path))
             logger.error("%s", error)
             self._break(name, error)
