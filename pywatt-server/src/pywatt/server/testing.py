@@ -56,13 +56,13 @@ import anyio
 import httpx
 import pytest
 
-from pywatt.core.plugins import Plugins, get_plugins
 from pywatt.core.contracts import (
     AppRunner,
     HttpExchangeRequest,
     HttpExchangeResponse,
     ServerAdapter,
 )
+from pywatt.core.plugins import Plugins, get_plugins
 from pywatt.server._shield import INTERNAL_ERROR_BODY
 
 __all__ = ["AdapterConformance", "AdapterTraits", "Gate"]
