@@ -40,6 +40,9 @@ TEST_EXTRA_DEPS: dict[str, list[str]] = {
     # The generated pyproject files are read with tomllib, which Python 3.10 lacks.
     "cli": ['tomli>=2; python_version < "3.11"'],
 }
+# Third-party plugins written from the plugin-author docs alone, one per contract; each runs its
+# kit in `integration` and is type-checked against the contracts in `typecheck`.
+DOCS_PLUGINS = ["pywatt-cbor", "pywatt-falcon", "pywatt-psycopg", "pywatt-sqlitecache"]
 ALL_INSTALL = [
     "./pywatt-core",
     "./pywatt-comm[nats,redis]",
@@ -89,6 +92,7 @@ def integration(session: nox.Session) -> None:
         str(plugins / "pywatt-apikey"),
         # The example third-party distribution the plugin-author docs show (its kit tests run).
         str(ROOT / "examples" / "plugin"),
+        *(str(plugins / name) for name in DOCS_PLUGINS),
     )
     # The examples' own tests run here too: they need every distribution, like a user's.
     _pytest(session, "integration", "tests-integration", "examples")
@@ -113,6 +117,12 @@ def typecheck(session: nox.Session) -> None:
     # The example third-party plugin, checked against the contracts as its authors would.
     example = ["examples/plugin/src", "examples/plugin/tests"]
     session.run("mypy", *example, env={"MYPYPATH": os.pathsep.join([*srcs, example[0]])})
+    # The plugins written from the docs, each with its kit tests, as their authors would.
+    plugins = [f"tests-integration/plugins/{name}" for name in DOCS_PLUGINS]
+    session.install(*plugins)
+    for plugin in plugins:
+        paths = [f"{plugin}/src", f"{plugin}/tests"]
+        session.run("mypy", *paths, env={"MYPYPATH": os.pathsep.join([*srcs, paths[0]])})
 
 
 @nox.session

@@ -14,6 +14,7 @@ from pywatt.core.orchestrator.services import ServiceBackends
 from pywatt.core.plugins import Plugins, build_plugins
 from pywatt.core.testing import require_server
 from pywatt.data import Cache, Database, open_cache, open_database
+from pywatt.data.testing import DatabaseTraits
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 MYSQL_URL = "mysql://root@127.0.0.1:3306/test"
@@ -31,19 +32,19 @@ class DbFlavor:
     #: For ``proxy``: the database the dev orchestrator serves (None: its own SQLite file).
     served_url: str | None = None
 
-    def bytes_of(self, value: object) -> bytes:
-        """A blob as read back; the proxy's wire has no bytes type, so blobs travel as base64."""
-        if self.name == "proxy":
-            import base64
-
-            assert isinstance(value, str)
-            return base64.b64decode(value)
-        assert isinstance(value, (bytes, bytearray, memoryview))
-        return bytes(value)
+    @property
+    def traits(self) -> DatabaseTraits:
+        """What the conformance kit needs to know; the proxy's wire carries blobs as base64."""
+        return DatabaseTraits(
+            backend=self.name,
+            text=self.text,
+            blob=self.blob,
+            table_options=self.table_options,
+            blobs_as_base64=self.name == "proxy",
+        )
 
     def ddl(self, table: str, columns: str) -> str:
-        cols = columns.format(text=self.text, blob=self.blob)
-        return f"CREATE TABLE {table} ({cols}){self.table_options}"
+        return self.traits.ddl(table, columns)
 
 
 @pytest.fixture(scope="session")
@@ -129,30 +130,6 @@ def mysql_flavor(tmp_path: Path) -> DbFlavor:
 
 
 @pytest.fixture
-async def db(db_flavor: DbFlavor, db_plugins: Plugins) -> AsyncIterator[Database]:
-    async with open_database(db_flavor.url, plugins=db_plugins) as database:
-        yield database
-
-
-@pytest.fixture
-async def make_table(
-    db: Database, db_flavor: DbFlavor
-) -> AsyncIterator[Callable[[str], Awaitable[str]]]:
-    """Create uniquely named tables (``{text}``/``{blob}`` stand for the backend's types)."""
-    made: list[str] = []
-
-    async def create(columns: str) -> str:
-        table = f"pw_{uuid.uuid4().hex[:12]}"
-        await db.execute(db_flavor.ddl(table, columns))
-        made.append(table)
-        return table
-
-    yield create
-    for table in made:
-        await db.execute(f"DROP TABLE IF EXISTS {table}")
-
-
-@pytest.fixture
 async def make_table_pg(
     pg_flavor: DbFlavor, db_plugins: Plugins
 ) -> AsyncIterator[Callable[..., Awaitable[str]]]:
@@ -203,13 +180,7 @@ def cache_backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def cache_namespace() -> str:
-    """Unique per test, so runs against a shared server never collide."""
-    return f"pwtest-{uuid.uuid4().hex[:12]}"
-
-
-@pytest.fixture
-async def open_test_cache(
+async def our_caches(
     cache_backend: str, cache_plugins: Plugins, tmp_path: Path
 ) -> AsyncIterator[Callable[..., Cache]]:
     """Open more caches on the backend under test (same server, directory or store kind)."""
@@ -242,11 +213,6 @@ async def open_test_cache(
         if cache.namespace is not None:
             await cache.flush()
         await cache.close()
-
-
-@pytest.fixture
-async def cache(open_test_cache: Callable[..., Cache], cache_namespace: str) -> Cache:
-    return open_test_cache(cache_namespace)
 
 
 # =============================== cache fixtures (end) ===============================

@@ -6,8 +6,11 @@ The fixtures in conftest.py parametrize the backend; the tests are
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
+from pywatt.data import Cache
 from pywatt.data.testing import CacheConformance, CacheTraits
 
 
@@ -19,3 +22,7 @@ class TestOurCacheBackends(CacheConformance):
             shared_store=cache_backend != "memory",
             counts_items=cache_backend != "memcached",
         )
+
+    @pytest.fixture
+    def open_test_cache(self, our_caches: Callable[..., Cache]) -> Callable[..., Cache]:
+        return our_caches  # the proxy's caches are built on a loopback orchestrator

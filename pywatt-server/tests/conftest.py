@@ -12,18 +12,63 @@ from fastapi import FastAPI, Request
 from fastapi import Response as FastAPIResponse
 from flask import Flask, request
 from flask import Response as FlaskResponse
+from starlette.applications import Starlette
+from starlette.requests import Request as StarletteRequest
+from starlette.responses import PlainTextResponse
+from starlette.responses import Response as StarletteResponse
+from starlette.routing import Route
 
 from pywatt.core.serving import AppRunner
 from pywatt.server import FlaskAdapter, StarletteAdapter, bind_listener, listener_address
-
-ALL_BYTES = bytes(range(256)) * 4
+from pywatt.server.testing import Gate
 
 
 def _json(obj: Any) -> bytes:
     return json.dumps(obj, separators=(",", ":"), sort_keys=True).encode()
 
 
-def make_fastapi_app() -> Any:
+# The apps answer the conformance kit's routes (/text, /echo, /teapot, /boom, /slow; see
+# pywatt.server.testing), plus /greet and /echo-query for the tests of pywatt's own runner.
+
+
+def make_starlette_app(gate: Gate | None = None) -> Any:
+    async def text(request: StarletteRequest) -> StarletteResponse:
+        return PlainTextResponse("a page with a body", headers={"x-kit": "1"})
+
+    async def echo(request: StarletteRequest) -> StarletteResponse:
+        return StarletteResponse(
+            await request.body(),
+            media_type="application/octet-stream",
+            headers={"x-echo": request.headers.get("x-echo", "")},
+        )
+
+    async def teapot(request: StarletteRequest) -> StarletteResponse:
+        response = PlainTextResponse("short and stout", status_code=418)
+        response.headers["x-custom"] = "yes"
+        response.set_cookie("a", "1")
+        response.set_cookie("b", "2")
+        return response
+
+    async def boom(request: StarletteRequest) -> StarletteResponse:
+        raise RuntimeError("kaboom")
+
+    async def slow(request: StarletteRequest) -> StarletteResponse:
+        assert gate is not None
+        await gate.wait_async()
+        return PlainTextResponse("done")
+
+    return Starlette(
+        routes=[
+            Route("/text", text),  # a GET route answers HEAD too
+            Route("/echo", echo, methods=["POST"]),
+            Route("/teapot", teapot),
+            Route("/boom", boom),
+            Route("/slow", slow),
+        ]
+    )
+
+
+def make_fastapi_app(gate: Gate | None = None) -> Any:
     Response = FastAPIResponse
     app = FastAPI(openapi_url=None)
 
@@ -36,13 +81,16 @@ def make_fastapi_app() -> Any:
         pairs = sorted(list(p) for p in request.query_params.multi_items())
         return Response(_json({"query": pairs}), media_type="application/json")
 
-    @app.post("/echo-body")
-    async def echo_body(request: Request) -> FastAPIResponse:
-        body = await request.body()
+    @app.api_route("/text", methods=["GET", "HEAD"])  # FastAPI's @app.get answers no HEAD
+    async def text() -> Response:
+        return Response(b"a page with a body", media_type="text/plain", headers={"x-kit": "1"})
+
+    @app.post("/echo")
+    async def echo(request: Request) -> FastAPIResponse:
         return Response(
-            body,
+            await request.body(),
             media_type="application/octet-stream",
-            headers={"x-body-length": str(len(body))},
+            headers={"x-echo": request.headers.get("x-echo", "")},
         )
 
     @app.get("/teapot")
@@ -57,10 +105,16 @@ def make_fastapi_app() -> Any:
     async def boom() -> Response:
         raise RuntimeError("kaboom")
 
+    @app.get("/slow")
+    async def slow() -> Response:
+        assert gate is not None
+        await gate.wait_async()
+        return Response(b"done", media_type="text/plain")
+
     return app
 
 
-def make_flask_app() -> Any:
+def make_flask_app(gate: Gate | None = None) -> Any:
     Response = FlaskResponse
     app = Flask("pywatt_server_test")
 
@@ -73,11 +127,16 @@ def make_flask_app() -> Any:
         pairs = sorted(list(p) for p in request.args.items(multi=True))
         return Response(_json({"query": pairs}), mimetype="application/json")
 
-    @app.post("/echo-body")
-    def echo_body() -> Response:
-        body = request.get_data()
+    @app.get("/text")
+    def text() -> Response:
+        return Response(b"a page with a body", mimetype="text/plain", headers={"x-kit": "1"})
+
+    @app.post("/echo")
+    def echo() -> Response:
         return Response(
-            body, mimetype="application/octet-stream", headers={"x-body-length": str(len(body))}
+            request.get_data(),
+            mimetype="application/octet-stream",
+            headers={"x-echo": request.headers.get("x-echo", "")},
         )
 
     @app.get("/teapot")
@@ -93,6 +152,12 @@ def make_flask_app() -> Any:
     @app.get("/boom")
     def boom() -> Response:
         raise RuntimeError("kaboom")
+
+    @app.get("/slow")
+    def slow() -> Response:
+        assert gate is not None
+        gate.wait()
+        return Response(b"done", mimetype="text/plain")
 
     return app
 
@@ -149,12 +214,14 @@ def client_for() -> Callable[[str], httpx.AsyncClient]:
     return http_client
 
 
-@pytest.fixture
-def all_bytes() -> bytes:
-    return ALL_BYTES
+KIT_APPS: dict[str, Callable[[Gate | None], Any]] = {
+    "starlette": make_starlette_app,
+    "fastapi": make_fastapi_app,
+    "flask": make_flask_app,
+}
 
 
 @pytest.fixture
-def make_app() -> Callable[[str], Any]:
-    """Build the shared test app for a framework name."""
-    return lambda name: FRAMEWORKS[name][0]()
+def make_app() -> Callable[..., Any]:
+    """``make_app(framework, gate=None)``: the shared test app of a framework."""
+    return lambda name, gate=None: KIT_APPS[name](gate)

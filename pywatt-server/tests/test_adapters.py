@@ -206,3 +206,42 @@ def test_flask_exceptions_propagate_only_when_the_app_left_it_open():
     chosen.config["PROPAGATE_EXCEPTIONS"] = False
     FlaskAdapter().wrap(chosen)
     assert chosen.config["PROPAGATE_EXCEPTIONS"] is False
+
+
+@pytest.mark.anyio
+async def test_an_apps_own_error_handler_answers_and_passes_through():
+    from fastapi.responses import JSONResponse
+
+    fastapi_app = FastAPI()
+
+    @fastapi_app.exception_handler(Exception)
+    async def custom(request, exc):
+        return JSONResponse({"error": type(exc).__name__}, 500, {"x-handled-by": "custom"})
+
+    @fastapi_app.get("/handled")
+    async def handled():
+        raise ValueError("the custom handler answers this")
+
+    flask_app = Flask("own_handler")
+
+    class Handled(Exception):
+        pass
+
+    @flask_app.errorhandler(Handled)
+    def flask_custom(exc):
+        return {"error": "Handled"}, 500, {"x-handled-by": "custom"}
+
+    @flask_app.get("/handled")
+    def flask_handled():
+        raise Handled
+
+    for adapter, app in [(StarletteAdapter(), fastapi_app), (FlaskAdapter(), flask_app)]:
+        runner = adapter.wrap(app)
+        await runner.startup()
+        response = await runner.handle(HttpExchangeRequest("GET", "/handled", {}, b""))
+        await runner.shutdown()
+        assert (response.status, response.headers["x-handled-by"]) == (500, "custom")
+        assert response.body.replace(b" ", b"").strip() in (
+            b'{"error":"ValueError"}',
+            b'{"error":"Handled"}',
+        )

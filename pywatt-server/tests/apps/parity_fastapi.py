@@ -1,4 +1,4 @@
-"""A FastAPI module for the stdio/socket/direct-ASGI parity tests.
+"""A FastAPI module run as a real process: work after the response, slow requests.
 
 ``PARITY_DIR`` holds the flag files: ``/background`` starts a task that waits for
 ``release`` and then writes ``done``, so a test can tell whether a reply came before the
@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-from fastapi import BackgroundTasks, FastAPI, Request
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi import BackgroundTasks, FastAPI
+from fastapi.responses import PlainTextResponse
 
 
 async def wait_then_finish(flags: Path) -> None:
@@ -27,25 +27,9 @@ async def wait_then_finish(flags: Path) -> None:
 def make_app(flags: Path) -> Any:
     app = FastAPI()
 
-    @app.exception_handler(Exception)
-    async def custom(request: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse(
-            {"error": "custom", "type": type(exc).__name__},
-            status_code=500,
-            headers={"x-handled-by": "custom"},
-        )
-
     @app.api_route("/page", methods=["GET", "HEAD"])
     async def page() -> PlainTextResponse:
         return PlainTextResponse("a page with a body", headers={"x-page": "1"})
-
-    @app.post("/only-post")
-    async def only_post() -> dict[str, bool]:
-        return {"posted": True}
-
-    @app.get("/handled")
-    async def handled() -> None:
-        raise ValueError("the custom handler answers this")
 
     @app.get("/background")
     async def background(tasks: BackgroundTasks) -> dict[str, str]:
@@ -59,14 +43,6 @@ def make_app(flags: Path) -> Any:
             await anyio.sleep(0.01)
         return PlainTextResponse("finished")
 
-    # No handler of its own: its exception gets Starlette's plain 500, and nothing else.
-    sub = FastAPI()
-
-    @sub.get("/boom")
-    async def boom() -> None:
-        raise RuntimeError("unhandled")
-
-    app.mount("/subapi", sub)
     return app
 
 

@@ -1,5 +1,5 @@
-"""The Flask twin of ``parity_fastapi.py``: HEAD, a custom handler, an unhandled exception
-and work after the response (``call_on_close``, Flask's background work)."""
+"""The Flask twin of ``parity_fastapi.py``: work after the response (``call_on_close``,
+Flask's background work)."""
 
 from __future__ import annotations
 
@@ -17,32 +17,12 @@ def wait_then_finish(flags: Path) -> None:
     (flags / "done").write_text("done")
 
 
-class Handled(Exception):
-    pass
-
-
 def make_app(flags: Path) -> Any:
     app = Flask("parity_flask")
-
-    @app.errorhandler(Handled)
-    def custom(exc: Handled) -> tuple[Response, int, dict[str, str]]:
-        return jsonify(error="custom"), 500, {"x-handled-by": "custom"}
 
     @app.get("/page")
     def page() -> Response:
         return Response("a page with a body", mimetype="text/plain", headers={"x-page": "1"})
-
-    @app.post("/only-post")
-    def only_post() -> Response:
-        return jsonify(posted=True)
-
-    @app.get("/handled")
-    def handled() -> Response:
-        raise Handled("the custom handler answers this")
-
-    @app.get("/boom")
-    def boom() -> Response:
-        raise RuntimeError("unhandled")
 
     @app.get("/background")
     def background() -> Response:

@@ -150,6 +150,8 @@ class ProxyDatabase(_ProxyQueries, Database):
     holding several connections (``max_connections``, as the other backends' pools).
     """
 
+    backend = "proxy"
+
     def __init__(
         self,
         *,

@@ -3,7 +3,6 @@
 ::
 
     import pytest
-    from pywatt.data import open_cache
     from pywatt.data.testing import CacheConformance, CacheTraits
 
     class TestAcmeCache(CacheConformance):
@@ -12,20 +11,12 @@
             return CacheTraits(backend="acme")
 
         @pytest.fixture
-        async def open_test_cache(self, cache_plugins):
-            opened = []
+        def cache_url(self) -> str:
+            return "acme://127.0.0.1:7000"
 
-            def make(namespace):
-                cache = open_cache("acme://127.0.0.1:7000", namespace=namespace,
-                                   plugins=cache_plugins)
-                opened.append(cache)
-                return cache
-
-            yield make
-            for cache in opened:
-                if cache.namespace is not None:
-                    await cache.flush()
-                await cache.close()
+The kit opens its caches with ``open_cache(cache_url, namespace=..., plugins=cache_plugins)``
+and flushes and closes each after the test. A backend that needs another way to build its
+caches overrides ``open_test_cache`` instead (a ``namespace -> Cache`` callable).
 
 The suite covers every operation of the cache contract (§7.3.2): get/set/delete/exists, the
 ``*_many`` forms, TTLs, ``set_nx``, ``get_set``, increments (integer text, int64 overflow,
@@ -39,7 +30,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,7 +40,7 @@ import pytest
 from pywatt.core.encoders import JsonEncoder
 from pywatt.core.errors import CacheKeyError, CacheTypeError, CacheValueError
 from pywatt.core.plugins import Plugins, get_plugins
-from pywatt.data import Cache, EncodedCache
+from pywatt.data import Cache, EncodedCache, open_cache
 
 __all__ = ["CacheConformance", "CacheTraits"]
 
@@ -71,7 +62,8 @@ class CacheTraits:
 
 class CacheConformance:
     """The behaviour every cache backend must have. Subclasses provide two fixtures:
-    ``cache_traits`` (a :class:`CacheTraits`) and ``open_test_cache`` (``namespace -> Cache``).
+    ``cache_traits`` (a :class:`CacheTraits`) and ``cache_url`` (what ``open_cache`` opens), or
+    ``open_test_cache`` (``namespace -> Cache``) in place of ``cache_url``.
     """
 
     pytestmark = pytest.mark.anyio
@@ -80,6 +72,24 @@ class CacheConformance:
     def cache_plugins(self) -> Plugins:
         """The plugins caches are opened with (the process-wide ones unless overridden)."""
         return get_plugins()
+
+    @pytest.fixture
+    async def open_test_cache(
+        self, cache_url: str, cache_plugins: Plugins
+    ) -> AsyncIterator[Callable[[str | None], Cache]]:
+        """``namespace -> Cache`` on ``cache_url``; each cache is flushed and closed after."""
+        opened: list[Cache] = []
+
+        def make(namespace: str | None) -> Cache:
+            cache = open_cache(cache_url, namespace=namespace, plugins=cache_plugins)
+            opened.append(cache)
+            return cache
+
+        yield make
+        for cache in opened:
+            if cache.namespace is not None:
+                await cache.flush()
+            await cache.close()
 
     @pytest.fixture
     def cache_namespace(self) -> str:
