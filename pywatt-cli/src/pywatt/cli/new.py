@@ -200,8 +200,25 @@ _KIND_HOOKS: dict[str, Any] = {
 }
 
 
+#: The typed register callable each registration hook receives (pywatt.core exports them).
+_REGISTER_TYPES = {
+    "cache_backends": "RegisterCacheBackend",
+    "database_backends": "RegisterDatabaseBackend",
+    "encoders": "RegisterEncoder",
+    "server_adapters": "RegisterServerAdapter",
+    "authenticators": "RegisterAuthenticator",
+    "commands": "RegisterCommand",
+    "brokers": "RegisterBroker",
+}
+
+
 def _hook(what: str, registered: str, *, call: bool = False) -> dict[str, Any]:
-    return {"hook": f"pywatt_register_{what}", "registered": registered, "call": call}
+    return {
+        "hook": f"pywatt_register_{what}",
+        "register_type": _REGISTER_TYPES[what],
+        "registered": registered,
+        "call": call,
+    }
 
 
 def _environment() -> jinja2.Environment:
