@@ -21,7 +21,7 @@ TEST_DEPS = ["pytest>=8", "hypothesis>=6.100"]
 TEST_EXTRAS = {
     "comm": "[nats,redis]",
     "data": "[postgres,mysql,redis,memcached]",
-    "server": "[starlette,flask]",
+    "server": "[starlette,flask,metrics]",
     "models": "[postgres,mysql,yaml]",
     "auth": "[starlette,flask]",
 }
@@ -40,7 +40,7 @@ ALL_INSTALL = [
     "./pywatt-comm[nats,redis]",
     "./pywatt-data[postgres,mysql,redis,memcached]",
     "./pywatt-auth",
-    "./pywatt-server[starlette,flask]",
+    "./pywatt-server[starlette,flask,metrics,otel]",
     "./pywatt-models[yaml]",
     "./pywatt-cli",
 ]
@@ -74,7 +74,10 @@ def tests(session: nox.Session, dist: str) -> None:
 @nox.session
 def integration(session: nox.Session) -> None:
     """Run tests-integration/ with every distribution and the third-party test plugins."""
-    session.install(*ALL_INSTALL, *TEST_DEPS, "httpx>=0.27", "fastapi>=0.110")
+    # The OpenTelemetry SDK is a test dependency only: its in-memory exporter collects spans.
+    session.install(
+        *ALL_INSTALL, *TEST_DEPS, "httpx>=0.27", "fastapi>=0.110", "opentelemetry-sdk>=1.20"
+    )
     plugins = ROOT / "tests-integration" / "plugins"
     session.install(
         str(plugins / "pywatt-dummy"),

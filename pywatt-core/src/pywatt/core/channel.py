@@ -84,7 +84,9 @@ class ControlChannel:
         self._drained.set()
         self._closed = False
         self._tg: TaskGroup | None = None
-        self.errors = 0  # bad lines seen; for diagnostics and tests
+        self.errors = 0  # bad lines seen; for diagnostics, tests and metrics
+        self.lines_in = 0  # lines read after init, good or bad (metrics)
+        self.lines_out = 0  # lines queued for stdout (metrics)
 
     # -- init -----------------------------------------------------------------------------
 
@@ -122,6 +124,7 @@ class ControlChannel:
         """
         if self._closed:
             raise ChannelClosedError("control channel is closed")
+        self.lines_out += 1
         if not self._queue and not self._writing and len(line) < _COALESCE_MAX:
             data = line + b"\n"
             try:
@@ -253,6 +256,7 @@ class ControlChannel:
         item: Line | OversizedLine,
         decode: Callable[[Line], OrchestratorToModule],
     ) -> bool:
+        self.lines_in += 1
         if isinstance(item, OversizedLine):
             self.errors += 1
             logger.error("dropped stdin line: %s", item, extra={"error": type(item).__name__})
