@@ -1,0 +1,123 @@
+"""``/ready`` follows a real Redis: 503 while it is unreachable, 200 once it is back.
+
+The module's cache talks to Redis through a TCP relay the test owns. Closing the relay (its
+listener and every connection) makes Redis unreachable on that port; reopening it on the
+same port brings it back. No check is registered by hand: the cache in the user state is
+found and pinged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import socket
+import textwrap
+
+import anyio
+import pytest
+
+from pywatt.core.orchestrator import ModuleSpec, Orchestrator
+
+pytestmark = pytest.mark.anyio
+
+REDIS = ("127.0.0.1", 6379)
+
+MODULE = textwrap.dedent(
+    """
+    import os
+    from dataclasses import dataclass
+    from starlette.applications import Starlette
+    from pywatt.core import pywatt_module
+    from pywatt.data import Cache, open_cache
+
+    @dataclass
+    class State:
+        sessions: Cache
+
+    def build_state(config, secrets):
+        return State(open_cache(os.environ["RELAY_URL"], namespace=os.environ["NAMESPACE"]))
+
+    @pywatt_module(state=build_state)
+    def create_app(state):
+        return Starlette()
+
+    if __name__ == "__main__":
+        create_app.run()
+    """
+)
+
+
+class Relay:
+    """A TCP relay to Redis that can be cut and restored on the same port."""
+
+    def __init__(self) -> None:
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        self.port = probe.getsockname()[1]
+        probe.close()
+        self.server: asyncio.Server | None = None
+        self.writers: set[asyncio.StreamWriter] = set()
+
+    async def open(self) -> None:
+        self.server = await asyncio.start_server(self._client, "127.0.0.1", self.port)
+
+    async def cut(self) -> None:
+        assert self.server is not None
+        self.server.close()
+        for writer in list(self.writers):
+            writer.close()
+        self.writers.clear()
+        await self.server.wait_closed()
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(*REDIS)
+        self.writers |= {writer, up_writer}
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(OSError, ConnectionError):
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            dst.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+
+def quiet(_log):
+    """Module logs stay out of the test output."""
+
+
+async def wait_status(handle, want: int, timeout: float = 30.0) -> dict:
+    with anyio.fail_after(timeout):
+        while True:
+            reply = await handle.http("GET", "/ready", timeout=15)
+            if reply.status == want:
+                return reply.json()
+            await anyio.sleep(0.2)
+
+
+async def test_ready_flips_with_redis_reachability(tmp_path):
+    relay = Relay()
+    await relay.open()
+    script = tmp_path / "cached.py"
+    script.write_text(MODULE)
+    env = {
+        "RELAY_URL": f"redis://127.0.0.1:{relay.port}",
+        "NAMESPACE": f"ready-{secrets.token_hex(4)}",
+    }
+    async with Orchestrator(log_sink=quiet) as orch:
+        handle = await orch.start(ModuleSpec.for_script(script, env=env))
+        body = await wait_status(handle, 200)
+        assert body["checks"]["sessions"]["status"] == "ok"
+
+        await relay.cut()
+        body = await wait_status(handle, 503)
+        assert body["status"] == "fail"
+        assert body["checks"]["sessions"]["status"] in ("fail", "timeout")
+        assert (await handle.http("GET", "/health")).status == 200
+
+        await relay.open()
+        body = await wait_status(handle, 200)
+        assert body["checks"]["sessions"]["status"] == "ok"
+    await relay.cut()
