@@ -3,7 +3,10 @@
 Three figures for a trivial ``GET /ping`` with the same client concurrency:
 
 * ``ipc``: a real module process; each request is an ``http_request`` line on its stdin and
-  a response line on its stdout, driven by pywatt's dev orchestrator (the full path).
+  a response line on its stdout, driven by pywatt's dev orchestrator (the full path). It is
+  measured three times: bare (``metrics=False``, ``PYWATT_TRACING=0``), with Prometheus
+  metrics on (the default once prometheus-client is installed), and with metrics and
+  OpenTelemetry spans on, the API alone installed (no SDK: spans are no-ops).
 * ``dispatch``: ``AppRunner.handle()`` in-process (the IPC path minus the process and codec).
 * ``uvicorn`` (the floor): the same Starlette app under plain uvicorn in its own process,
   driven over 127.0.0.1 by keep-alive connections with no client library in the way.
@@ -42,7 +45,15 @@ APP = textwrap.dedent(
         return Starlette(routes=[Route("/ping", ping)])
     """
 )
-MODULE = APP + "\nfrom pywatt.server import serve_module\nserve_module(make_app)\n"
+MODULE = APP + textwrap.dedent(
+    """
+    import sys
+    from pywatt.core.module import PyWattModule
+    PyWattModule(make_app, metrics=sys.argv[1] == "metrics").run()
+    """
+)
+#: name -> (metrics on, traces on)
+VARIANTS = {"bare": (False, False), "metrics": (True, False), "metrics+otel": (True, True)}
 UVICORN = APP + textwrap.dedent(
     """
     import sys, uvicorn
@@ -85,12 +96,20 @@ async def bench_dispatch(seconds: float, concurrency: int) -> float:
     return rate
 
 
-async def bench_ipc(seconds: float, concurrency: int, workdir: Path) -> float:
+async def bench_ipc(seconds: float, concurrency: int, workdir: Path, variant: str) -> float:
     script = workdir / "ping_module.py"
     script.write_text(MODULE)
-    env = {"PYWATT_LOAD_PLUGINS": "core,server", "PYWATT_LOG": "warn"}
+    metrics, traces = VARIANTS[variant]
+    env = {
+        "PYWATT_LOAD_PLUGINS": "core,server",
+        "PYWATT_LOG": "warn",
+        "PYWATT_TRACING": "1" if traces else "0",
+    }
+    command = [sys.executable, str(script), "metrics" if metrics else "none"]
     async with Orchestrator(SecretSource.from_dict({}), log_sink=lambda log: None) as orch:
-        handle = await orch.start(ModuleSpec([sys.executable, str(script)], "ping", env=env))
+        handle = await orch.start(ModuleSpec(command, "ping", env=env))
+        if metrics:
+            assert (await handle.http("GET", "/metrics")).status == 200
 
         async def one() -> None:
             assert (await handle.http("GET", "/ping")).body == b"pong"
@@ -158,11 +177,15 @@ async def main(seconds: float, levels: list[int]) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             work = Path(tmp)
             floor = await bench_uvicorn(seconds, concurrency, work)
-            ipc = await bench_ipc(seconds, concurrency, work)
+            ipc = {v: await bench_ipc(seconds, concurrency, work, v) for v in VARIANTS}
             dispatch = await bench_dispatch(seconds, concurrency)
         print(f"HTTP GET /ping, concurrency {concurrency}, {seconds:g} s each")
         print(f"  uvicorn over loopback (floor) {floor:9.0f} req/s")
-        print(f"  HTTP-over-IPC, module process {ipc:9.0f} req/s   ratio {ipc / floor:5.2f}")
+        for variant, rate in ipc.items():
+            print(
+                f"  HTTP-over-IPC, {variant:<14} {rate:9.0f} req/s   ratio {rate / floor:5.2f}"
+                f"   vs bare {rate / ipc['bare']:5.2f}"
+            )
         print(
             f"  in-process dispatch only      {dispatch:9.0f} req/s   ratio {dispatch / floor:5.2f}"
         )
