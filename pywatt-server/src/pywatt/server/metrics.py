@@ -85,6 +85,9 @@ class ModuleMetrics:
             buckets=LATENCY_BUCKETS,
             registry=reg,
         )
+        # Labelled children, looked up once per label set: labels() costs a lock and checks.
+        self._request_children: dict[tuple[str, str, int, str], tuple[Any, Any]] = {}
+        self._in_flight_children: dict[str, Any] = {}
         self._routes = _Bounded(LABEL_LIMIT)
         self._operations = _Bounded(LABEL_LIMIT)
         self._caches: dict[str, tuple[int, int]] = {}
@@ -95,12 +98,23 @@ class ModuleMetrics:
                 services.observer = self.service
 
     def request(self, route: str, method: str, status: int, transport: str, seconds: float) -> None:
-        route = self._routes(route)
-        self._requests.labels(route, method, str(status), transport).inc()
-        self._latency.labels(route, method, transport).observe(seconds)
+        key = (route, method, status, transport)
+        children = self._request_children.get(key)
+        if children is None:
+            route = self._routes(route)
+            children = (
+                self._requests.labels(route, method, str(status), transport),
+                self._latency.labels(route, method, transport),
+            )
+            self._request_children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def in_flight(self, transport: str, delta: int) -> None:
-        self._in_flight.labels(transport).inc(delta)
+        child = self._in_flight_children.get(transport)
+        if child is None:
+            child = self._in_flight_children[transport] = self._in_flight.labels(transport)
+        child.inc(delta)
 
     def service(self, service_type: str, operation: str, seconds: float, ok: bool) -> None:
         outcome = "ok" if ok else "error"

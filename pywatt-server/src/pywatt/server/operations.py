@@ -131,6 +131,7 @@ class OperationsMiddleware:
         transport = current_transport.get()
         root = scope.get("root_path", "")
         status = 500
+        route = ""
 
         async def observe(message: Message) -> None:
             nonlocal status
@@ -163,7 +164,8 @@ class OperationsMiddleware:
             if metrics is not None:
                 elapsed = time.perf_counter() - start
                 metrics.in_flight(transport, -1)
-                metrics.request(self._route(scope, root), method, status, transport, elapsed)
+                route = route or self._route(scope, root)
+                metrics.request(route, method, status, transport, elapsed)
 
     def _route(self, scope: Scope, root: str) -> str:
         """The route template, for labels: never the raw path."""

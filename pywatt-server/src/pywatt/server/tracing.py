@@ -9,7 +9,7 @@ in HTTP headers, in broker message headers and in routed messages' metadata.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, MutableMapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from opentelemetry import propagate, trace
@@ -25,13 +25,17 @@ _KINDS = {
 }
 
 
+_NO_SDK = (trace.ProxyTracerProvider, trace.NoOpTracerProvider)
+_NO_SPAN = nullcontext(trace.INVALID_SPAN)
+
+
 class OtelTracing:
     """:class:`pywatt.core.telemetry.Tracing` over the OpenTelemetry API."""
 
     def __init__(self, tracer_name: str = "pywatt") -> None:
-        self._name = tracer_name
+        # A proxy tracer until the application sets its provider, which it then follows.
+        self._tracer = trace.get_tracer(tracer_name)
 
-    @contextmanager
     def span(
         self,
         name: str,
@@ -39,11 +43,25 @@ class OtelTracing:
         kind: str = "internal",
         carrier: Mapping[str, str] | None = None,
         attributes: Mapping[str, Any] | None = None,
+    ) -> AbstractContextManager[trace.Span]:
+        if (not carrier or "traceparent" not in carrier) and isinstance(
+            trace.get_tracer_provider(), _NO_SDK
+        ):
+            # No SDK: the span would be a no-op and the context stays as it is, so skip the
+            # context switch (the API alone must cost nothing measurable).
+            return _NO_SPAN
+        return self._span(name, kind, carrier, attributes)
+
+    @contextmanager
+    def _span(
+        self,
+        name: str,
+        kind: str,
+        carrier: Mapping[str, str] | None,
+        attributes: Mapping[str, Any] | None,
     ) -> Iterator[trace.Span]:
-        # The tracer is looked up per span: the application may set its provider after import.
-        tracer = trace.get_tracer(self._name)
         context = propagate.extract(carrier) if carrier else None
-        with tracer.start_as_current_span(
+        with self._tracer.start_as_current_span(
             name, context=context, kind=_KINDS.get(kind, trace.SpanKind.INTERNAL)
         ) as span:
             if attributes:
