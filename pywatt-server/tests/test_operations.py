@@ -9,6 +9,7 @@ one label set.
 from __future__ import annotations
 
 import textwrap
+from contextlib import asynccontextmanager
 
 import httpx
 import pytest
@@ -95,6 +96,15 @@ async def via_socket(handle, method, uri):
         return await client.request(method, uri)
 
 
+@asynccontextmanager
+async def fastapi_module(tmp_path, version=None):
+    """The FastAPI module running, with its readiness flag file set to "up"."""
+    flag = tmp_path / "flag"
+    flag.write_text("up")
+    async with Orchestrator(SecretSource.from_dict({}), log_sink=quiet) as orch:
+        yield await start(orch, tmp_path, FASTAPI_MODULE.format(version=version), flag), flag
+
+
 def samples(text):
     """``{(name, frozenset(labels)): value}`` for every sample in an exposition."""
     found = {}
@@ -109,10 +119,7 @@ def label_sets(text, name):
 
 
 async def test_ready_follows_its_checks_and_every_route_is_announced(tmp_path):
-    flag = tmp_path / "flag"
-    flag.write_text("up")
-    async with Orchestrator(SecretSource.from_dict({}), log_sink=quiet) as orch:
-        handle = await start(orch, tmp_path, FASTAPI_MODULE.format(version=None), flag)
+    async with fastapi_module(tmp_path) as (handle, flag):
         announced = {e.path for e in handle.endpoints}
         assert {"/health", "/ready", "/metrics", "/items", "/items/{item_id}"} <= announced
 
@@ -138,10 +145,7 @@ async def test_ready_follows_its_checks_and_every_route_is_announced(tmp_path):
 
 
 async def test_version_prefixes_the_app_routes_and_their_announce(tmp_path):
-    flag = tmp_path / "flag"
-    flag.write_text("up")
-    async with Orchestrator(SecretSource.from_dict({}), log_sink=quiet) as orch:
-        handle = await start(orch, tmp_path, FASTAPI_MODULE.format(version="v1"), flag)
+    async with fastapi_module(tmp_path, version="v1") as (handle, _flag):
         announced = {e.path for e in handle.endpoints}
         assert {"/v1/items", "/v1/items/{item_id}", "/health", "/ready"} <= announced
         assert "/items/{item_id}" not in announced
@@ -158,10 +162,7 @@ async def test_version_prefixes_the_app_routes_and_their_announce(tmp_path):
 
 
 async def test_metrics_count_every_request_by_template_status_and_transport(tmp_path):
-    flag = tmp_path / "flag"
-    flag.write_text("up")
-    async with Orchestrator(SecretSource.from_dict({}), log_sink=quiet) as orch:
-        handle = await start(orch, tmp_path, FASTAPI_MODULE.format(version=None), flag)
+    async with fastapi_module(tmp_path) as (handle, _flag):
         for i in range(7):
             assert (await handle.http("GET", f"/items/{i}")).status == 200
         for _ in range(3):
@@ -200,10 +201,7 @@ async def test_metrics_count_every_request_by_template_status_and_transport(tmp_
 
 
 async def test_label_cardinality_stays_bounded_over_distinct_raw_paths(tmp_path):
-    flag = tmp_path / "flag"
-    flag.write_text("up")
-    async with Orchestrator(SecretSource.from_dict({}), log_sink=quiet) as orch:
-        handle = await start(orch, tmp_path, FASTAPI_MODULE.format(version=None), flag)
+    async with fastapi_module(tmp_path) as (handle, _flag):
         for i in range(1000):
             assert (await handle.http("GET", f"/items/{i}")).status == 200
         text = (await handle.http("GET", "/metrics")).text
