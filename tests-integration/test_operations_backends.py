@@ -1,4 +1,7 @@
-"""``/ready`` follows a real Redis: 503 while it is unreachable, 200 once it is back.
+"""Operations routes against real backends.
+
+``/ready`` follows a real Redis: 503 while it is unreachable, 200 once it is back. And
+``/metrics`` counts the orchestrator-proxied cache's service operations and its hits and misses.
 
 The module's cache talks to Redis through a TCP relay the test owns. Closing the relay (its
 listener and every connection) makes Redis unreachable on that port; reopening it on the
@@ -121,3 +124,62 @@ async def test_ready_flips_with_redis_reachability(tmp_path):
         body = await wait_status(handle, 200)
         assert body["checks"]["sessions"]["status"] == "ok"
     await relay.cut()
+
+
+SERVICE_MODULE = textwrap.dedent(
+    """
+    from dataclasses import dataclass
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+    from pywatt.core import pywatt_module
+    from pywatt.data import Cache, open_cache
+
+    @dataclass
+    class State:
+        store: Cache
+
+    @pywatt_module(state=lambda config, secrets: State(open_cache("proxy://")))
+    def create_app(state):
+        store = state.user.store
+
+        async def put(request):
+            await store.set(request.path_params["key"], b"v")
+            return JSONResponse(True)
+
+        async def get(request):
+            return JSONResponse(await store.get(request.path_params["key"]) is not None)
+
+        return Starlette(routes=[Route("/put/{key}", put), Route("/get/{key}", get)])
+
+    if __name__ == "__main__":
+        create_app.run()
+    """
+)
+
+
+async def test_service_operations_and_cache_stats_are_in_metrics(tmp_path):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    script = tmp_path / "proxied.py"
+    script.write_text(SERVICE_MODULE)
+    async with Orchestrator(log_sink=quiet) as orch:
+        handle = await orch.start(ModuleSpec.for_script(script))
+        for i in range(4):
+            assert (await handle.http("GET", f"/put/k{i}")).json() is True
+        hits = [(await handle.http("GET", f"/get/k{i}")).json() for i in range(6)]
+        assert hits == [True] * 4 + [False] * 2
+        text = (await handle.http("GET", "/metrics")).text
+    found = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+    def ops(operation):
+        labels = (("operation", operation), ("outcome", "ok"), ("service_type", "Cache"))
+        return found[("pywatt_service_operation_duration_seconds_count", labels)]
+
+    assert (ops("set"), ops("get")) == (4, 6)
+    assert found[("pywatt_cache_hits_total", (("cache", "store"),))] == 4
+    assert found[("pywatt_cache_misses_total", (("cache", "store"),))] == 2
