@@ -183,3 +183,44 @@ async def test_service_operations_and_cache_stats_are_in_metrics(tmp_path):
     assert (ops("set"), ops("get")) == (4, 6)
     assert found[("pywatt_cache_hits_total", (("cache", "store"),))] == 4
     assert found[("pywatt_cache_misses_total", (("cache", "store"),))] == 2
+
+
+CHANNEL_MODULE = textwrap.dedent(
+    """
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+    from pywatt.core import pywatt_module
+
+    @pywatt_module()
+    def create_app(state):
+        return Starlette(routes=[Route("/hi", lambda request: PlainTextResponse("hi"))])
+
+    if __name__ == "__main__":
+        create_app.run()
+    """
+)
+
+
+async def test_channel_readiness_metrics_and_channel_transport(tmp_path):
+    from pywatt.core.messages import HttpRequest
+
+    script = tmp_path / "channelled.py"
+    script.write_text(CHANNEL_MODULE)
+    async with Orchestrator(log_sink=quiet) as orch:
+        handle = await orch.start(ModuleSpec.for_script(script, tcp_channel=True))
+        await orch.wait_channel("channelled", timeout=30)
+        ready = (await handle.http("GET", "/ready")).json()
+        assert ready["checks"]["tcp_channel"]["status"] == "ok"
+        for i in range(3):
+            request = HttpRequest(request_id=f"c{i}", method="GET", uri="/hi", headers={})
+            assert await orch.send_frame("channelled", request)
+        served = (
+            'pywatt_http_requests_total{method="GET",route="/hi",status="200",transport="channel"}'
+            " 3.0"
+        )
+        with anyio.fail_after(30):  # the channel's replies go to the orchestrator, not here
+            while served not in (text := (await handle.http("GET", "/metrics")).text):
+                await anyio.sleep(0.1)
+    assert 'pywatt_channel_connected{channel="tcp"} 1.0' in text
+    assert 'pywatt_channel_frames_total{channel="tcp",direction="in"}' in text
