@@ -8,13 +8,19 @@ hits and misses, channel frames, and the module's build.
 
 from __future__ import annotations
 
+import bisect
 import importlib.metadata
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import anyio
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    InfoMetricFamily,
+)
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
 
@@ -52,73 +58,79 @@ class _Bounded:
         return value
 
 
+#: The ``le`` label of each bucket, as Prometheus spells bounds.
+_LE = (*(repr(float(bound)) for bound in LATENCY_BUCKETS), "+Inf")
+
+
+class _Histogram:
+    """Counts per bucket and a sum; cumulated only at scrape time."""
+
+    __slots__ = ("counts", "total")
+
+    def __init__(self) -> None:
+        self.counts = [0] * (len(LATENCY_BUCKETS) + 1)
+        self.total = 0.0
+
+    def observe(self, seconds: float) -> None:
+        self.counts[bisect.bisect_left(LATENCY_BUCKETS, seconds)] += 1
+        self.total += seconds
+
+    def buckets(self) -> list[tuple[str, float]]:
+        running = 0
+        out: list[tuple[str, float]] = []
+        for bound, count in zip(_LE, self.counts, strict=True):
+            running += count
+            out.append((bound, running))
+        return out
+
+
 class ModuleMetrics:
-    """The registry behind one module's ``/metrics``."""
+    """The registry behind one module's ``/metrics``.
+
+    Observations land in plain dicts and ints, with no lock and no ``labels()`` call per
+    request (everything runs on the module's event loop); a collector turns them into metric
+    families when ``/metrics`` is scraped.
+    """
 
     def __init__(self, ctx: ModuleContext | None) -> None:
         self.ctx = ctx
         self.registry = CollectorRegistry(auto_describe=True)
-        reg = self.registry
-        self._requests = Counter(
-            "pywatt_http_requests",
-            "HTTP requests answered, by route template, method, status and transport.",
-            ["route", "method", "status", "transport"],
-            registry=reg,
-        )
-        self._latency = Histogram(
-            "pywatt_http_request_duration_seconds",
-            "HTTP request latency, by route template, method and transport.",
-            ["route", "method", "transport"],
-            buckets=LATENCY_BUCKETS,
-            registry=reg,
-        )
-        self._in_flight = Gauge(
-            "pywatt_http_requests_in_flight",
-            "HTTP requests being served, by transport.",
-            ["transport"],
-            registry=reg,
-        )
-        self._service = Histogram(
-            "pywatt_service_operation_duration_seconds",
-            "Orchestrator service operations (database, cache, jwt), by type and operation.",
-            ["service_type", "operation", "outcome"],
-            buckets=LATENCY_BUCKETS,
-            registry=reg,
-        )
-        # Labelled children, looked up once per label set: labels() costs a lock and checks.
-        self._request_children: dict[tuple[str, str, int, str], tuple[Any, Any]] = {}
-        self._in_flight_children: dict[str, Any] = {}
+        #: (route, method, status, transport) -> count
+        self.requests: dict[tuple[str, str, int, str], int] = {}
+        #: (route, method, transport) -> latency histogram
+        self.latency: dict[tuple[str, str, str], _Histogram] = {}
+        self.in_flight_by: dict[str, int] = {}
+        #: (service_type, operation, outcome) -> latency histogram
+        self.services: dict[tuple[str, str, str], _Histogram] = {}
         self._routes = _Bounded(LABEL_LIMIT)
         self._operations = _Bounded(LABEL_LIMIT)
         self._caches: dict[str, tuple[int, int]] = {}
-        reg.register(_RuntimeCollector(self))
+        self.registry.register(_RequestCollector(self))
+        self.registry.register(_RuntimeCollector(self))
         if ctx is not None:
             services = ctx.state.extensions.get("services")
             if services is not None:
                 services.observer = self.service
 
     def request(self, route: str, method: str, status: int, transport: str, seconds: float) -> None:
+        route = self._routes(route)
         key = (route, method, status, transport)
-        children = self._request_children.get(key)
-        if children is None:
-            route = self._routes(route)
-            children = (
-                self._requests.labels(route, method, str(status), transport),
-                self._latency.labels(route, method, transport),
-            )
-            self._request_children[key] = children
-        children[0].inc()
-        children[1].observe(seconds)
+        self.requests[key] = self.requests.get(key, 0) + 1
+        hist_key = (route, method, transport)
+        hist = self.latency.get(hist_key)
+        if hist is None:
+            hist = self.latency[hist_key] = _Histogram()
+        hist.observe(seconds)
 
     def in_flight(self, transport: str, delta: int) -> None:
-        child = self._in_flight_children.get(transport)
-        if child is None:
-            child = self._in_flight_children[transport] = self._in_flight.labels(transport)
-        child.inc(delta)
+        self.in_flight_by[transport] = self.in_flight_by.get(transport, 0) + delta
 
     def service(self, service_type: str, operation: str, seconds: float, ok: bool) -> None:
-        outcome = "ok" if ok else "error"
-        self._service.labels(service_type, self._operations(operation), outcome).observe(seconds)
+        key = (service_type, self._operations(operation), "ok" if ok else "error")
+        hist = self.services.get(key)
+        if hist is None:
+            hist = self.services[key] = _Histogram()
+        hist.observe(seconds)
 
     async def render(self) -> tuple[bytes, str]:
         """The exposition text, after reading the caches' stats (which may be remote)."""
@@ -155,6 +167,56 @@ def _version(dist: str) -> str:
         return importlib.metadata.version(dist)
     except importlib.metadata.PackageNotFoundError:
         return "unknown"
+
+
+class _RequestCollector(Collector):
+    """HTTP requests and service operations, from :class:`ModuleMetrics`' plain counters."""
+
+    def __init__(self, metrics: ModuleMetrics) -> None:
+        self.metrics = metrics
+
+    def describe(self) -> list[Metric]:
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        m = self.metrics
+        requests = CounterMetricFamily(
+            "pywatt_http_requests",
+            "HTTP requests answered, by route template, method, status and transport.",
+            labels=["route", "method", "status", "transport"],
+        )
+        for (route, method, status, transport), count in sorted(m.requests.items()):
+            requests.add_metric([route, method, str(status), transport], count)
+        yield requests
+        yield _histograms(
+            "pywatt_http_request_duration_seconds",
+            "HTTP request latency, by route template, method and transport.",
+            ["route", "method", "transport"],
+            m.latency,
+        )
+        in_flight = GaugeMetricFamily(
+            "pywatt_http_requests_in_flight",
+            "HTTP requests being served, by transport.",
+            labels=["transport"],
+        )
+        for transport, count in sorted(m.in_flight_by.items()):
+            in_flight.add_metric([transport], count)
+        yield in_flight
+        yield _histograms(
+            "pywatt_service_operation_duration_seconds",
+            "Orchestrator service operations (database, cache, jwt), by type and operation.",
+            ["service_type", "operation", "outcome"],
+            m.services,
+        )
+
+
+def _histograms(
+    name: str, documentation: str, labels: list[str], hists: dict[Any, _Histogram]
+) -> HistogramMetricFamily:
+    family = HistogramMetricFamily(name, documentation, labels=labels)
+    for key, hist in sorted(hists.items()):
+        family.add_metric(list(key), hist.buckets(), sum_value=hist.total)
+    return family
 
 
 class _RuntimeCollector(Collector):

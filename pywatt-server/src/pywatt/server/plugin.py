@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pywatt.core.hookspecs import Register
 from pywatt.core.plugins import hookimpl, lazy
 
 if TYPE_CHECKING:
     from pywatt.core.config import AppConfig
+    from pywatt.core.state import AppState
 
 
 @hookimpl
@@ -23,16 +24,29 @@ def pywatt_register_server_adapters(register: Register) -> None:
 
 @hookimpl
 def pywatt_module_configured(config: AppConfig) -> None:
-    """Trace the module when the OpenTelemetry API is installed (``pywatt-server[otel]``).
+    _trace(config)
 
-    ``PYWATT_TRACING=0`` (environment or init env) turns it off.
+
+@hookimpl
+def pywatt_module_started(state: AppState[Any]) -> None:
+    # The app factory may have set the tracer provider after the configuration was read.
+    _trace(state.config)
+
+
+def _trace(config: AppConfig) -> None:
+    """Trace the module with OpenTelemetry (``pywatt-server[otel]``) once an SDK is set.
+
+    With the API alone nothing is installed: every instrumented point then costs one
+    attribute read. ``PYWATT_TRACING=0`` (environment or init env) turns tracing off.
     """
     switch = config.env.get("PYWATT_TRACING") or os.environ.get("PYWATT_TRACING", "")
     if switch.lower() in ("0", "false", "off", "no"):
         return
-    if importlib.util.find_spec("opentelemetry") is None:
-        return
-    from pywatt.core.telemetry import set_tracing
-    from pywatt.server.tracing import OtelTracing
+    from pywatt.core.telemetry import get_tracing, set_tracing
 
-    set_tracing(OtelTracing())
+    if get_tracing() is not None or importlib.util.find_spec("opentelemetry") is None:
+        return
+    from pywatt.server.tracing import OtelTracing, sdk_configured
+
+    if sdk_configured():
+        set_tracing(OtelTracing())

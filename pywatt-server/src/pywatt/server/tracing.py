@@ -1,20 +1,21 @@
 """OpenTelemetry traces for modules (``pywatt-server[otel]``): core's tracing seam, filled in.
 
 Only the OpenTelemetry *API* is used. The application chooses the SDK, exporter and sampler
-(``opentelemetry-sdk``, or ``opentelemetry-instrument``); with the API alone every span is a
-no-op. Context travels as W3C ``traceparent``/``tracestate`` through the global propagator:
-in HTTP headers, in broker message headers and in routed messages' metadata.
+(``opentelemetry-sdk``, or ``opentelemetry-instrument``). pywatt traces once a tracer provider
+is set; with the API alone it opens no span at all, so tracing costs nothing. Context travels
+as W3C ``traceparent``/``tracestate`` through the global propagator: in HTTP headers, in
+broker message headers and in routed messages' metadata.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, MutableMapping
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager
 from typing import Any
 
 from opentelemetry import propagate, trace
 
-__all__ = ["OtelTracing"]
+__all__ = ["OtelTracing", "sdk_configured"]
 
 _KINDS = {
     "server": trace.SpanKind.SERVER,
@@ -25,8 +26,10 @@ _KINDS = {
 }
 
 
-_NO_SDK = (trace.ProxyTracerProvider, trace.NoOpTracerProvider)
-_NO_SPAN = nullcontext(trace.INVALID_SPAN)
+def sdk_configured() -> bool:
+    """Whether the application has set a tracer provider (an SDK), not the API's no-op one."""
+    provider = trace.get_tracer_provider()
+    return not isinstance(provider, (trace.ProxyTracerProvider, trace.NoOpTracerProvider))
 
 
 class OtelTracing:
@@ -36,6 +39,7 @@ class OtelTracing:
         # A proxy tracer until the application sets its provider, which it then follows.
         self._tracer = trace.get_tracer(tracer_name)
 
+    @contextmanager
     def span(
         self,
         name: str,
@@ -43,22 +47,6 @@ class OtelTracing:
         kind: str = "internal",
         carrier: Mapping[str, str] | None = None,
         attributes: Mapping[str, Any] | None = None,
-    ) -> AbstractContextManager[trace.Span]:
-        if (not carrier or "traceparent" not in carrier) and isinstance(
-            trace.get_tracer_provider(), _NO_SDK
-        ):
-            # No SDK: the span would be a no-op and the context stays as it is, so skip the
-            # context switch (the API alone must cost nothing measurable).
-            return _NO_SPAN
-        return self._span(name, kind, carrier, attributes)
-
-    @contextmanager
-    def _span(
-        self,
-        name: str,
-        kind: str,
-        carrier: Mapping[str, str] | None,
-        attributes: Mapping[str, Any] | None,
     ) -> Iterator[trace.Span]:
         context = propagate.extract(carrier) if carrier else None
         with self._tracer.start_as_current_span(
