@@ -12,6 +12,7 @@ the standard set become ``OTHER``; a path no route matches is ``<unmatched>``.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import re
@@ -200,14 +201,15 @@ class OperationsMiddleware:
 def _load_metrics(ops: Operations) -> ModuleMetrics | None:
     if not ops.metrics:
         return None
-    try:
-        from pywatt.server.metrics import ModuleMetrics
-    except ImportError:
+    # Only looked for here: prometheus-client itself is imported at the first scrape.
+    if importlib.util.find_spec("prometheus_client") is None:
         if ops.metrics_required:
             raise ConfigError(
                 "metrics=True needs prometheus-client: pip install 'pywatt-server[metrics]'"
-            ) from None
+            )
         return None
+    from pywatt.server.metrics import ModuleMetrics
+
     return ModuleMetrics(ops.context)
 
 
