@@ -152,8 +152,16 @@ def docs(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Run the benchmarks; each prints a ratio against a floor measured in the same run."""
     session.install(*ALL_INSTALL, "httpx>=0.27", "fastapi>=0.110")
+    results = ROOT / ".nox" / "bench-results.jsonl"
+    results.unlink(missing_ok=True)
+    env = {"PYWATT_BENCH_RESULTS": str(results)}
     for script in sorted((ROOT / "benchmarks").glob("bench_*.py")):
-        session.run("python", str(script), *session.posargs)
+        session.run("python", str(script), *session.posargs, env=env)
+    # One combined table on stdout, and the same table filed in docs/benchmarks.md.
+    report = ROOT / "benchmarks" / "report.py"
+    session.run(
+        "python", str(report), str(results), "--write", str(ROOT / "docs" / "benchmarks.md")
+    )
 
 
 @nox.session

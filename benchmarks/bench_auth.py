@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Callable
 
+from _results import record
 from joserfc import jwt
 from joserfc.jwk import ECKey, OctKey
 
@@ -52,6 +53,15 @@ def compare(label: str, ours: Callable[[], object], raw: Callable[[], object], a
     print(
         f"{label:<6} pywatt {statistics.median(mine):>9.0f} verify/s   "
         f"joserfc {statistics.median(theirs):>9.0f} verify/s   ratio {ratio:.3f}"
+    )
+    record(
+        "auth",
+        f"JWT verify {label}",
+        statistics.median(mine),
+        statistics.median(theirs),
+        "verify/s",
+        ratio,
+        aim=FLOOR,
     )
     return ratio
 

@@ -18,6 +18,8 @@ import subprocess
 import sys
 import time
 
+from _results import record
+
 CHILD = "--child"
 
 
@@ -112,12 +114,14 @@ def main() -> None:
             f"{label:<28} {ours:>8.2f}s {floor:>8.2f}s {ours / floor:>6.2f}x "
             f"{rss:>6.0f} MiB ({rss / line:.1f}x line of {line:.0f} MiB)"
         )
+        record("bodies", label, ours, floor, "s", ours / floor, better="lower", aim=2)
     for mib in (32, 64, 128):
         runs = [run_child("split", mib) for _ in range(args.rounds)]
         ours = statistics.median(r["ours"] for r in runs)
         floor = statistics.median(r["floor"] for r in runs)
         label = f"split {mib} MiB line, 64 KiB chunks"
         print(f"{label:<28} {ours:>8.2f}s {floor:>8.2f}s {ours / floor:>6.2f}x")
+        record("bodies", label, ours, floor, "s", ours / floor, better="lower", aim=2)
     print("ratio = pywatt time / floor time (lower is better; the aim for bodies is < 2x)")
 
 

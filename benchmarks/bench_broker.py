@@ -23,6 +23,8 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 
+from _results import record
+
 from pywatt.core.brokers import Delivery, SubscribeOptions, broker_for_url
 from pywatt.core.plugins import build_plugins
 
@@ -156,6 +158,15 @@ async def compare(label: str, ours: Round, raw: Round, n: int, rounds: int) -> f
     print(
         f"{label:<14} pywatt {statistics.median(mine):>7.0f} msg/s   "
         f"raw {statistics.median(theirs):>7.0f} msg/s   median ratio of pairs {ratio:.3f}"
+    )
+    record(
+        "broker",
+        f"{label} publish+consume 1 KiB",
+        statistics.median(mine),
+        statistics.median(theirs),
+        "msg/s",
+        ratio,
+        aim=FLOOR,
     )
     return ratio
 

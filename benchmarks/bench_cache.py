@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
+from _results import record
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
@@ -61,6 +62,15 @@ async def compare(
     print(
         f"{label:<6} pywatt {statistics.median(ours):>8.0f} ops/s   "
         f"raw redis.asyncio {statistics.median(raw):>8.0f} ops/s   ratio {ratio:.3f}"
+    )
+    record(
+        "cache",
+        f"Redis {label}",
+        statistics.median(ours),
+        statistics.median(raw),
+        "ops/s",
+        ratio,
+        aim=FLOOR,
     )
     return ratio
 

@@ -22,6 +22,8 @@ import statistics
 import subprocess
 import sys
 
+from _results import record
+
 GET = b'{"op":"get_secret","name":"K"}\n'
 REPLY = b'{"op":"secret","name":"K","value":"v","rotation_id":null}\n'
 CPU: list[float] = []  # the child's CPU seconds for its loop, not its start-up
@@ -130,6 +132,17 @@ def main() -> None:
         f"{ocpu / rcpu:>14.2f}x"
     )
     print("child CPU/trip: the child's own CPU time over its loop; steady under machine load")
+    for label, ours, raw, aim in (("p50", our50, raw50, 2), ("p99", our99, raw99, 3)):
+        record(
+            "control (P3)",
+            f"secret round trip {label}",
+            ours,
+            raw,
+            "µs",
+            ours / raw,
+            better="lower",
+            aim=aim,
+        )
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
+from _results import record
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -67,6 +68,7 @@ async def compare(
         f"{label:<34} pywatt {ops / ours:>8.0f} ops/s   "
         f"raw SQLAlchemy {ops / raw:>8.0f} ops/s   ratio {ratio:.3f}   ({ops} ops each)"
     )
+    record("database", label.strip(), ops / ours, ops / raw, "ops/s", ratio, aim=FLOOR)
     return ratio
 
 

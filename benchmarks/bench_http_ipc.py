@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+from _results import record
 
 from pywatt.core.orchestrator import ModuleSpec, Orchestrator, SecretSource
 from pywatt.core.serving import HttpExchangeRequest
@@ -210,6 +211,16 @@ async def main(seconds: float, levels: list[int]) -> None:
             print(
                 f"  HTTP-over-IPC, {variant:<14} {rate:9.0f} req/s   ratio {rate / floor:5.2f}"
                 f"   vs bare {rate / ipc['bare']:5.2f}"
+            )
+            name = "HTTP over IPC (P2)" if variant == "bare" else f"HTTP over IPC (P2), {variant}"
+            record(
+                name,
+                f"GET /ping, concurrency {concurrency}",
+                rate,
+                floor,
+                "req/s",
+                rate / floor,
+                aim=1.0,
             )
         for variant, rate in dispatch.items():
             print(

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import timeit
 
+from _results import record
+
 from pywatt.core.messages import (
     Announce,
     EndpointInfo,
@@ -64,8 +66,9 @@ def per_call(fn, number=20000) -> float:
     return min(timeit.repeat(fn, number=number, repeat=5)) / number
 
 
-def row(name: str, ours, floor) -> None:
+def row(name: str, ours, floor, aim: float | None = None) -> None:
     t_ours, t_floor = per_call(ours), per_call(floor)
+    record("protocol (P1)", name, t_ours * 1e6, t_floor * 1e6, "µs", t_floor / t_ours, aim=aim)
     print(
         f"{name:32s} pywatt {t_ours * 1e6:7.2f} us  floor {t_floor * 1e6:7.2f} us  "
         f"ratio {t_floor / t_ours:5.2f}"
@@ -96,7 +99,7 @@ def main() -> None:
         }
         return json.dumps(reply, separators=(",", ":"), sort_keys=True).encode()
 
-    row(f"P1 decode+dispatch+encode {len(P1_LINE)} B", p1_ours, p1_floor)
+    row(f"P1 decode+dispatch+encode {len(P1_LINE)} B", p1_ours, p1_floor, aim=1.5)
     row(
         "encode announce",
         lambda: encode(ANNOUNCE),

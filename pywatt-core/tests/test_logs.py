@@ -131,6 +131,13 @@ def test_one_line_per_record_with_raw_unicode_and_unserializable_extra():
     }
 
 
+def test_terminal_colour_copies_of_the_message_are_dropped():
+    # uvicorn adds an ANSI-coloured copy of each message; the JSON line keeps the plain one.
+    logger, buf = capture("colour")
+    logger.info("Started server process [%d]", 7, extra={"color_message": "\x1b[36m%d\x1b[0m"})
+    assert json.loads(buf.getvalue())["fields"] == {"message": "Started server process [7]"}
+
+
 def test_stack_info_is_a_field():
     logger, buf = capture("stack")
     logger.info("here", stack_info=True)

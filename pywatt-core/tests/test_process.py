@@ -134,3 +134,18 @@ def test_oversized_init_is_rejected(module_script):
     assert proc.returncode == 1
     assert out == b""
     assert "exceeds 1048576 bytes" in err.decode()
+
+
+def test_eof_while_waiting_for_a_bootstrap_secret_fails_at_once(module_script):
+    # No reply can come after EOF: the pending fetch fails instead of holding the exit until
+    # the hard deadline, and the orchestrator sees a failed start, not a clean one.
+    proc = spawn(module_script)
+    proc.stdin.write(INIT)
+    proc.stdin.flush()
+    assert proc.stdout.readline() == b'{"op":"get_secret","name":"TOKEN"}\n'
+    proc.stdin.close()
+    _out, err, elapsed = finish(proc, timeout=10)
+    assert proc.returncode == 1, err
+    assert "stdin closed before the reply came" in err
+    assert "graceful stop exceeded" not in err
+    assert elapsed < 3.0

@@ -95,6 +95,7 @@ class FdSource:
         self._chunks: collections.deque[bytes] = collections.deque()
         self._waiter: asyncio.Future[None] | None = None
         self._paused = False
+        self._consumer: Callable[[bytes], None] | None = None
 
     def _start(self) -> None:
         self._started = True
@@ -126,6 +127,30 @@ class FdSource:
             with contextlib.suppress(OSError):
                 os.set_blocking(self._fd, True)
 
+    def attach(self, consumer: Callable[[bytes], None]) -> bool:
+        """Hand every chunk to ``consumer`` from the loop's reader callback, ``b""`` at EOF.
+
+        The reader then dispatches in the same loop iteration that read the bytes: a reply
+        wakes its requester one iteration sooner than through ``receive``. Returns False,
+        and changes nothing, where the source is read on a thread or off asyncio.
+        """
+        if not self._started:
+            self._start()
+        if self._loop is None:
+            return False
+        queued, self._chunks = self._chunks, collections.deque()
+        self._consumer = consumer
+        for chunk in queued:
+            consumer(chunk)
+            if not chunk:
+                return True
+        if self._eof:
+            return True
+        if self._paused:
+            self._paused = False
+            self._loop.add_reader(self._fd, self._on_readable)
+        return True
+
     def _on_readable(self) -> None:
         try:
             chunk = os.read(self._fd, _CHUNK)
@@ -133,6 +158,13 @@ class FdSource:
             return
         except OSError:
             chunk = b""
+        if self._consumer is not None:
+            if not chunk:
+                self._eof = True
+                assert self._loop is not None
+                self._loop.remove_reader(self._fd)
+            self._consumer(chunk)
+            return
         self._chunks.append(chunk)
         if not chunk or len(self._chunks) >= _MAX_QUEUED:
             # EOF, or a reader that lags: stop reading until it catches up.

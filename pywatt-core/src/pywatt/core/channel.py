@@ -30,7 +30,7 @@ from pywatt.core.messages import decode_init, decode_o2m, encode
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from pywatt.core.messages import InitBlob, OrchestratorToModule
+    from pywatt.core.messages import InitBlob
 
 __all__ = ["INIT_MAX_BYTES", "ControlChannel", "Waiter"]
 
@@ -83,6 +83,7 @@ class ControlChannel:
         self._drained = anyio.Event()
         self._drained.set()
         self._closed = False
+        self._eof = False  # stdin closed: no reply can arrive any more
         self._tg: TaskGroup | None = None
         self.errors = 0  # bad lines seen; for diagnostics, tests and metrics
         self.lines_in = 0  # lines read after init, good or bad (metrics)
@@ -190,6 +191,8 @@ class ControlChannel:
         """Register interest in a reply before sending the request that provokes it."""
         if self._closed:
             raise ChannelClosedError("control channel is closed")
+        if self._eof:
+            raise ChannelClosedError("stdin is closed: no reply can arrive")
         waiter: Waiter[Any] = Waiter(kind, key)
         self._pending.setdefault((kind, key), []).append(waiter)
         return waiter
@@ -237,25 +240,55 @@ class ControlChannel:
         task_group.start_soon(self._writer)
         early, self._early = self._early, []
         for item in early:
-            if await self._dispatch_item(item, decode_o2m):
+            if self._dispatch_item(item):
                 return "shutdown"
+        attach = getattr(self._source, "attach", None)
+        if attach is not None:
+            finished = anyio.Event()
+            outcome: list[str] = []
+
+            def consume(chunk: bytes) -> None:
+                if outcome:
+                    return
+                reason = self._consume(chunk)
+                if reason is not None:
+                    outcome.append(reason)
+                    finished.set()
+
+            if attach(consume):
+                await finished.wait()
+                return outcome[0]
         while True:
             try:
                 chunk = await self._source.receive()
             except OSError as exc:
                 logger.error("stdin read failed: %s", exc)
                 chunk = b""
-            if not chunk:
-                return "eof"
-            for item in self._lines.feed(chunk):
-                if await self._dispatch_item(item, decode_o2m):
-                    return "shutdown"
+            reason = self._consume(chunk)
+            if reason is not None:
+                return reason
 
-    async def _dispatch_item(
-        self,
-        item: Line | OversizedLine,
-        decode: Callable[[Line], OrchestratorToModule],
-    ) -> bool:
+    def _consume(self, chunk: bytes) -> str | None:
+        """Dispatch the lines ``chunk`` completes; the reason to stop, if it is one."""
+        if not chunk:
+            self._end_of_input()
+            return "eof"
+        for item in self._lines.feed(chunk):
+            if self._dispatch_item(item):
+                return "shutdown"
+        return None
+
+    def _end_of_input(self) -> None:
+        # No reply can come after EOF: a request waiting for one (a secret fetch during
+        # bootstrap, say) fails now instead of holding the exit until its own timeout.
+        self._eof = True
+        pending, self._pending = self._pending, {}
+        for waiters in pending.values():
+            for waiter in waiters:
+                waiter.fail(ChannelClosedError("stdin closed before the reply came"))
+
+    def _dispatch_item(self, item: Line | OversizedLine) -> bool:
+        """Handle one line at once (no await: it runs inside the reader callback)."""
         self.lines_in += 1
         if isinstance(item, OversizedLine):
             self.errors += 1
@@ -264,7 +297,7 @@ class ControlChannel:
                 self._run_handler(self.on_oversized, item, "oversized line")
             return False
         try:
-            msg = decode(item)
+            msg = decode_o2m(item)
         except ProtocolError as exc:
             self.errors += 1
             logger.warning(

@@ -55,6 +55,8 @@ _LEVELS = {
 _STANDARD_ATTRS = frozenset(
     logging.LogRecord("", 0, "", 0, "", None, None).__dict__.keys()
     | {"message", "asctime", "taskName"}
+    # uvicorn's terminal rendering of the message (ANSI escapes): noise in a JSON line.
+    | {"color_message"}
 )
 
 _SPANS: contextvars.ContextVar[tuple[dict[str, Any], ...]] = contextvars.ContextVar(
