@@ -21,7 +21,7 @@ TEST_DEPS = ["pytest>=8", "hypothesis>=6.100"]
 TEST_EXTRAS = {
     "comm": "[nats,redis]",
     "data": "[postgres,mysql,redis,memcached]",
-    "server": "[starlette,flask]",
+    "server": "[starlette,flask,metrics]",
     "models": "[postgres,mysql,yaml]",
     "auth": "[starlette,flask]",
 }
@@ -48,7 +48,7 @@ ALL_INSTALL = [
     "./pywatt-comm[nats,redis]",
     "./pywatt-data[postgres,mysql,redis,memcached]",
     "./pywatt-auth",
-    "./pywatt-server[starlette,flask]",
+    "./pywatt-server[starlette,flask,metrics,otel]",
     "./pywatt-models[yaml]",
     "./pywatt-cli",
 ]
@@ -82,8 +82,11 @@ def tests(session: nox.Session, dist: str) -> None:
 @nox.session
 def integration(session: nox.Session) -> None:
     """Run tests-integration/ with every distribution and the third-party test plugins."""
-    # uv makes the fresh venvs that test_scaffold.py installs generated projects into.
-    session.install(*ALL_INSTALL, *TEST_DEPS, "httpx>=0.27", "fastapi>=0.110", "uv")
+    # uv makes the fresh venvs that test_scaffold.py installs generated projects into; the
+    # OpenTelemetry SDK is a test dependency only: its in-memory exporter collects spans.
+    session.install(
+        *ALL_INSTALL, *TEST_DEPS, "httpx>=0.27", "fastapi>=0.110", "uv", "opentelemetry-sdk>=1.20"
+    )
     session.install('tomli>=2; python_version < "3.11"')
     plugins = ROOT / "tests-integration" / "plugins"
     session.install(

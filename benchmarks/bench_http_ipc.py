@@ -3,8 +3,12 @@
 Three figures for a trivial ``GET /ping`` with the same client concurrency:
 
 * ``ipc``: a real module process; each request is an ``http_request`` line on its stdin and
-  a response line on its stdout, driven by pywatt's dev orchestrator (the full path).
-* ``dispatch``: ``AppRunner.handle()`` in-process (the IPC path minus the process and codec).
+  a response line on its stdout, driven by pywatt's dev orchestrator (the full path). It is
+  measured three times: bare (``metrics=False``, ``PYWATT_TRACING=0``), with Prometheus
+  metrics on (the default once prometheus-client is installed), and with metrics and
+  tracing on while only the OpenTelemetry API is installed (no SDK provider set).
+* ``dispatch``: ``AppRunner.handle()`` in-process (the IPC path minus the process and codec),
+  for the same three variants, in interleaved rounds: what metrics and spans cost per request.
 * ``uvicorn`` (the floor): the same Starlette app under plain uvicorn in its own process,
   driven over 127.0.0.1 by keep-alive connections with no client library in the way.
 
@@ -16,12 +20,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import anyio
 from _results import record
@@ -43,7 +49,15 @@ APP = textwrap.dedent(
         return Starlette(routes=[Route("/ping", ping)])
     """
 )
-MODULE = APP + "\nfrom pywatt.server import serve_module\nserve_module(make_app)\n"
+MODULE = APP + textwrap.dedent(
+    """
+    import sys
+    from pywatt.core.module import PyWattModule
+    PyWattModule(make_app, metrics=sys.argv[1] == "metrics").run()
+    """
+)
+#: name -> (metrics on, traces on)
+VARIANTS = {"bare": (False, False), "metrics": (True, False), "metrics+otel": (True, True)}
 UVICORN = APP + textwrap.dedent(
     """
     import sys, uvicorn
@@ -70,28 +84,58 @@ async def run_for(seconds: float, concurrency: int, one) -> float:
     return count / (time.perf_counter() - began)
 
 
-async def bench_dispatch(seconds: float, concurrency: int) -> float:
+async def bench_dispatch(seconds: float, concurrency: int) -> dict[str, float]:
+    """In-process dispatch per variant; rounds interleave the variants, medians are kept.
+
+    Without a process or a pipe in the way this isolates what metrics and spans cost.
+    """
+    from pywatt.core.config import AppConfig
+    from pywatt.core.health import Operations
+    from pywatt.core.telemetry import get_tracing, set_tracing
+    from pywatt.server.plugin import pywatt_module_configured
+
     namespace: dict[str, object] = {}
     exec(APP, namespace)
-    runner = StarletteAdapter().wrap(namespace["make_app"]())  # type: ignore[operator]
-    await runner.startup()
     request = HttpExchangeRequest("GET", "/ping", {}, b"")
+    runners = {}
+    for variant, (metrics, _traces) in VARIANTS.items():
+        runner = StarletteAdapter().wrap(namespace["make_app"]())  # type: ignore[operator]
+        runner.serve_operations(Operations(metrics="/metrics" if metrics else None))  # type: ignore[attr-defined]
+        await runner.startup()
+        runners[variant] = runner
+    # What pywatt-server's plugin installs for a traced module (with the API alone: nothing).
+    pywatt_module_configured(AppConfig(module_id="bench", env={"PYWATT_TRACING": "1"}))
+    tracing = get_tracing()
+    rates: dict[str, list[float]] = {variant: [] for variant in VARIANTS}
+    for _round in range(7):
+        for variant, runner in runners.items():
+            set_tracing(tracing if VARIANTS[variant][1] else None)
 
-    async def one() -> None:
-        assert (await runner.handle(request)).body == b"pong"
+            async def one(runner: Any = runner) -> None:
+                assert (await runner.handle(request)).body == b"pong"
 
-    await run_for(0.3, concurrency, one)
-    rate = await run_for(seconds, concurrency, one)
-    await runner.shutdown()
-    return rate
+            await run_for(0.05, concurrency, one)
+            rates[variant].append(await run_for(seconds / 7, concurrency, one))
+    set_tracing(None)
+    for runner in runners.values():
+        await runner.shutdown()
+    return {variant: statistics.median(r) for variant, r in rates.items()}
 
 
-async def bench_ipc(seconds: float, concurrency: int, workdir: Path) -> float:
+async def bench_ipc(seconds: float, concurrency: int, workdir: Path, variant: str) -> float:
     script = workdir / "ping_module.py"
     script.write_text(MODULE)
-    env = {"PYWATT_LOAD_PLUGINS": "core,server", "PYWATT_LOG": "warn"}
+    metrics, traces = VARIANTS[variant]
+    env = {
+        "PYWATT_LOAD_PLUGINS": "core,server",
+        "PYWATT_LOG": "warn",
+        "PYWATT_TRACING": "1" if traces else "0",
+    }
+    command = [sys.executable, str(script), "metrics" if metrics else "none"]
     async with Orchestrator(SecretSource.from_dict({}), log_sink=lambda log: None) as orch:
-        handle = await orch.start(ModuleSpec([sys.executable, str(script)], "ping", env=env))
+        handle = await orch.start(ModuleSpec(command, "ping", env=env))
+        if metrics:
+            assert (await handle.http("GET", "/metrics")).status == 200
 
         async def one() -> None:
             assert (await handle.http("GET", "/ping")).body == b"pong"
@@ -159,23 +203,30 @@ async def main(seconds: float, levels: list[int]) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             work = Path(tmp)
             floor = await bench_uvicorn(seconds, concurrency, work)
-            ipc = await bench_ipc(seconds, concurrency, work)
+            ipc = {v: await bench_ipc(seconds, concurrency, work, v) for v in VARIANTS}
             dispatch = await bench_dispatch(seconds, concurrency)
         print(f"HTTP GET /ping, concurrency {concurrency}, {seconds:g} s each")
         print(f"  uvicorn over loopback (floor) {floor:9.0f} req/s")
-        print(f"  HTTP-over-IPC, module process {ipc:9.0f} req/s   ratio {ipc / floor:5.2f}")
-        print(
-            f"  in-process dispatch only      {dispatch:9.0f} req/s   ratio {dispatch / floor:5.2f}"
-        )
-        record(
-            "HTTP over IPC (P2)",
-            f"GET /ping, concurrency {concurrency}",
-            ipc,
-            floor,
-            "req/s",
-            ipc / floor,
-            aim=1.0,
-        )
+        for variant, rate in ipc.items():
+            print(
+                f"  HTTP-over-IPC, {variant:<14} {rate:9.0f} req/s   ratio {rate / floor:5.2f}"
+                f"   vs bare {rate / ipc['bare']:5.2f}"
+            )
+            name = "HTTP over IPC (P2)" if variant == "bare" else f"HTTP over IPC (P2), {variant}"
+            record(
+                name,
+                f"GET /ping, concurrency {concurrency}",
+                rate,
+                floor,
+                "req/s",
+                rate / floor,
+                aim=1.0,
+            )
+        for variant, rate in dispatch.items():
+            print(
+                f"  dispatch only, {variant:<14} {rate:9.0f} req/s   ratio {rate / floor:5.2f}"
+                f"   vs bare {rate / dispatch['bare']:5.2f}"
+            )
 
 
 if __name__ == "__main__":

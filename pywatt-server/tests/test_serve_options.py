@@ -53,7 +53,13 @@ async def test_assigned_port_is_bound_before_announce(plugins):
         announce = await o.expect("announce")
         # Bound before announcing: the very first request after announce succeeds.
         assert announce["listen"] == f"127.0.0.1:{port}"
-        assert announce["endpoints"] == [{"path": "/hello", "methods": ["GET"]}]
+        # The app's route, then the operations routes pywatt serves beside it.
+        assert announce["endpoints"] == [
+            {"path": "/hello", "methods": ["GET"]},
+            {"path": "/health", "methods": ["GET"]},
+            {"path": "/ready", "methods": ["GET"]},
+            {"path": "/metrics", "methods": ["GET"]},
+        ]
         resp = await get(announce["listen"], "/hello")
         assert resp.text == "hello from test-module"
 

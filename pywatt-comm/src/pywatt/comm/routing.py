@@ -24,7 +24,13 @@ import anyio
 
 from pywatt.comm.metrics import LatencyHistogram
 from pywatt.comm.resilience import route_policies_from_env
-from pywatt.core.envelope import EncodedMessage, EncodingFormat, decode_envelope, encode_envelope
+from pywatt.core.envelope import (
+    EncodedMessage,
+    EncodingFormat,
+    MessageMetadata,
+    decode_envelope,
+    encode_envelope,
+)
 from pywatt.core.errors import (
     ChannelClosedError,
     ChannelError,
@@ -34,6 +40,7 @@ from pywatt.core.errors import (
     RouteTimeoutError,
 )
 from pywatt.core.messages import RoutedModuleMessage, RoutedModuleResponse, RouteToModule
+from pywatt.core.telemetry import get_tracing
 
 if TYPE_CHECKING:
     from pywatt.comm.channel import FramedChannel
@@ -100,6 +107,24 @@ class Router:
         :raises CircuitOpenError: the policy's breaker is open.
         """
         policy = policy or self.policies.get(target_module_id) or self.policies.get(None)
+        tracing = get_tracing()
+        if tracing is None:
+            return await self._attempt(policy, target_module_id, target_endpoint, request, timeout)
+        attributes = {
+            "pywatt.route.target": target_module_id,
+            "pywatt.route.endpoint": target_endpoint,
+        }
+        with tracing.span(f"route {target_endpoint}", kind="client", attributes=attributes):
+            return await self._attempt(policy, target_module_id, target_endpoint, request, timeout)
+
+    async def _attempt(
+        self,
+        policy: Policy | None,
+        target_module_id: str,
+        target_endpoint: str,
+        request: Any,
+        timeout: float,
+    ) -> Any:
         if policy is None:
             return await self._route_once(target_module_id, target_endpoint, request, timeout)
         return await policy.run(
@@ -110,7 +135,16 @@ class Router:
         self, target_module_id: str, target_endpoint: str, request: Any, timeout: float
     ) -> Any:
         request_id = uuid.uuid4()
-        payload = EncodedMessage(data=encode_envelope(request), format=EncodingFormat.JSON)
+        metadata = None
+        tracing = get_tracing()
+        if tracing is not None:
+            # W3C trace context rides in the envelope's metadata properties.
+            carrier: dict[str, str] = {}
+            tracing.inject(carrier)
+            metadata = MessageMetadata(properties=carrier) if carrier else None
+        payload = EncodedMessage(
+            data=encode_envelope(request, metadata=metadata), format=EncodingFormat.JSON
+        )
         msg = RouteToModule(
             target_module_id=target_module_id,
             target_endpoint=target_endpoint,
@@ -176,14 +210,23 @@ class Router:
             logger.warning("no handler for routed message from %r; discarded", source)
             return
         try:
-            value = _payload_value(msg.payload)
+            value, properties = _payload_value(msg.payload)
         except (ValueError, ProtocolError) as exc:
             logger.warning("routed message from %r has an undecodable payload: %s", source, exc)
             return
+        tracing = get_tracing()
         try:
-            result = handler(source, msg.original_request_id, value)
-            if inspect.isawaitable(result):
-                result = await result
+            if tracing is None:
+                result = await _call(handler, source, msg.original_request_id, value)
+            else:
+                carrier = {k: v for k, v in properties.items() if isinstance(v, str)}
+                with tracing.span(
+                    "routed message",
+                    kind="server",
+                    carrier=carrier,
+                    attributes={"pywatt.route.source": str(source)},
+                ):
+                    result = await _call(handler, source, msg.original_request_id, value)
         except Exception:
             logger.exception("routed message handler for %r failed", source)
             return
@@ -201,13 +244,24 @@ class Router:
             logger.warning("reply to routed request %s not sent: %s", msg.original_request_id, exc)
 
 
-def _payload_value(payload: EncodedMessage) -> Any:
-    """``Message<R>`` content first, bare JSON otherwise (``EncodedMessage::decode``)."""
+async def _call(handler: RoutedHandler, source: Any, request_id: Any, value: Any) -> Any:
+    result = handler(source, request_id, value)
+    if inspect.isawaitable(result):
+        result = await result
+    return result
+
+
+def _payload_value(payload: EncodedMessage) -> tuple[Any, dict[str, Any]]:
+    """``Message<R>`` content first, bare JSON otherwise (``EncodedMessage::decode``).
+
+    Returns the value and the envelope's metadata properties (trace context among them).
+    """
     text = payload.to_json_bytes()
     try:
-        return decode_envelope(text).content
+        message = decode_envelope(text)
     except ProtocolError:
-        return json.loads(text)
+        return json.loads(text), {}
+    return message.content, message.metadata.properties or {}
 
 
 def router(state: AppState[Any]) -> FramedChannel:

@@ -85,7 +85,9 @@ class ControlChannel:
         self._closed = False
         self._eof = False  # stdin closed: no reply can arrive any more
         self._tg: TaskGroup | None = None
-        self.errors = 0  # bad lines seen; for diagnostics and tests
+        self.errors = 0  # bad lines seen; for diagnostics, tests and metrics
+        self.lines_in = 0  # lines read after init, good or bad (metrics)
+        self.lines_out = 0  # lines queued for stdout (metrics)
 
     # -- init -----------------------------------------------------------------------------
 
@@ -123,6 +125,7 @@ class ControlChannel:
         """
         if self._closed:
             raise ChannelClosedError("control channel is closed")
+        self.lines_out += 1
         if not self._queue and not self._writing and len(line) < _COALESCE_MAX:
             data = line + b"\n"
             try:
@@ -286,6 +289,7 @@ class ControlChannel:
 
     def _dispatch_item(self, item: Line | OversizedLine) -> bool:
         """Handle one line at once (no await: it runs inside the reader callback)."""
+        self.lines_in += 1
         if isinstance(item, OversizedLine):
             self.errors += 1
             logger.error("dropped stdin line: %s", item, extra={"error": type(item).__name__})

@@ -25,6 +25,7 @@ from pywatt.core.brokers import (
     broker_for_url,
 )
 from pywatt.core.errors import ConfigError, PyWattError
+from pywatt.core.telemetry import get_tracing
 
 if TYPE_CHECKING:
     from pywatt.core.config import AppConfig
@@ -109,7 +110,12 @@ class ModuleBroker:
     ) -> PublishAck:
         """Encode ``value`` (json unless ``encoding`` names another encoder) and publish it."""
         data, all_headers = self._encode(value, headers, encoding)
-        return await self.raw.publish(subject, data, all_headers)
+        tracing = get_tracing()
+        if tracing is None:
+            return await self.raw.publish(subject, data, all_headers)
+        with tracing.span(f"publish {subject}", kind="producer", attributes=_attrs(subject)):
+            tracing.inject(all_headers)
+            return await self.raw.publish(subject, data, all_headers)
 
     async def request(
         self,
@@ -122,7 +128,13 @@ class ModuleBroker:
     ) -> Any:
         """Send a request to whichever replica answers ``subject``; its decoded reply."""
         data, all_headers = self._encode(value, headers, encoding)
-        reply = await self.raw.request(subject, data, all_headers, timeout=timeout)
+        tracing = get_tracing()
+        if tracing is None:
+            reply = await self.raw.request(subject, data, all_headers, timeout=timeout)
+        else:
+            with tracing.span(f"request {subject}", kind="client", attributes=_attrs(subject)):
+                tracing.inject(all_headers)
+                reply = await self.raw.request(subject, data, all_headers, timeout=timeout)
         return self.decode(reply.data, {**all_headers, **reply.headers})
 
     async def start(
@@ -154,7 +166,17 @@ class ModuleBroker:
             event = Event(
                 delivery.subject, data, delivery.headers, delivery.attempt, state, delivery
             )
-            await spec.handler(event)
+            tracing = get_tracing()
+            if tracing is None:
+                await spec.handler(event)
+                return
+            with tracing.span(
+                f"consume {delivery.subject}",
+                kind="consumer",
+                carrier=delivery.headers,
+                attributes=_attrs(delivery.subject),
+            ):
+                await spec.handler(event)
 
         return handle
 
@@ -162,7 +184,17 @@ class ModuleBroker:
         self, state: AppState[Any], spec: ReplySpec
     ) -> Callable[[bytes, Mapping[str, str]], Awaitable[bytes]]:
         async def respond(data: bytes, headers: Mapping[str, str]) -> bytes:
-            answer = await spec.handler(self.decode(data, headers), state)
+            tracing = get_tracing()
+            if tracing is None:
+                answer = await spec.handler(self.decode(data, headers), state)
+            else:
+                with tracing.span(
+                    f"reply {spec.subject}",
+                    kind="server",
+                    carrier=headers,
+                    attributes=_attrs(spec.subject),
+                ):
+                    answer = await spec.handler(self.decode(data, headers), state)
             enc = self.encoder(None)
             for _name, candidate in self._plugins.encoders.items():
                 if candidate.content_type == headers.get(CONTENT_TYPE):
@@ -183,6 +215,10 @@ class ModuleBroker:
     async def aclose(self, timeout: float = 10.0) -> None:
         await self.drain(timeout)
         await self.raw.aclose()
+
+
+def _attrs(subject: str) -> dict[str, str]:
+    return {"messaging.destination.name": subject}
 
 
 async def connect_module_broker(

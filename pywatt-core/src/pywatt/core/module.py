@@ -32,6 +32,7 @@ from pywatt.core.lifecycle import (
     watch_signals,
 )
 from pywatt.core.state import AppState
+from pywatt.core.telemetry import transport as _transport
 
 if TYPE_CHECKING:
     import socket
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from pywatt.core._lines import OversizedLine
     from pywatt.core._stdio import ByteSink, ByteSource
     from pywatt.core.channel import ControlChannel
+    from pywatt.core.health import HealthCheck
     from pywatt.core.messages import EndpointInfo, HttpRequest, InitBlob
     from pywatt.core.messaging import (
         EventHandler,
@@ -140,7 +142,11 @@ class PyWattModule(Generic[T]):
         endpoints: Sequence[EndpointInfo] | None = None,
         state: StateBuilder | None = None,
         options: ServeOptions | None = None,
+        health: bool | str = True,
+        metrics: bool | str | None = None,
+        version: str | None = None,
     ) -> None:
+        """See :func:`pywatt_module` for ``health``, ``metrics`` and ``version``."""
         self.app_factory = app_factory
         #: Secret name -> default; ``None`` means required (bootstrap fails without it).
         self.secret_defaults: dict[str, str | None] = (
@@ -154,6 +160,27 @@ class PyWattModule(Generic[T]):
         self._eof_deadline = _EofDeadline()
         self.subscriptions: list[SubscriptionSpec] = []
         self.replies: list[ReplySpec] = []
+        self.health = health if isinstance(health, str) else ("/health" if health else None)
+        self.metrics = (
+            metrics if isinstance(metrics, str) else (None if metrics is False else "/metrics")
+        )
+        self.metrics_required = metrics is not None and metrics is not False
+        self.prefix = "" if not version else "/" + version.strip("/")
+        self.health_checks: dict[str, tuple[HealthCheck, float]] = {}
+
+    def health_check(
+        self, name: str | None = None, *, timeout: float = 2.0
+    ) -> Callable[[HealthCheck], HealthCheck]:
+        """Add a readiness check: ``async def f() -> bool``; raising or ``False`` fails it.
+
+        ``/ready`` answers 503 while any check fails or takes longer than ``timeout`` seconds.
+        """
+
+        def add(check: HealthCheck) -> HealthCheck:
+            self.health_checks[str(name or getattr(check, "__name__", "check"))] = (check, timeout)
+            return check
+
+        return add
 
     def subscribe(
         self,
@@ -365,6 +392,7 @@ class PyWattModule(Generic[T]):
             if inspect.isawaitable(app):
                 app = await app
             ctx.runner = _select_runner(app, self.options.framework, plugins)
+            self._attach_operations(ctx)
             await ctx.runner.startup()
             if self.options.bind_http and not config.ipc_only:
                 sock = await self._bind(init, ports)
@@ -440,17 +468,56 @@ class PyWattModule(Generic[T]):
             return assigned
         return listener_address(sock)
 
+    def _attach_operations(self, ctx: ModuleContext) -> None:
+        """Have the server adapter serve ``/health``, ``/ready``, ``/metrics`` and the prefix."""
+        from pywatt.core.health import Operations, builtin_checks
+
+        assert ctx.runner is not None
+        serve_operations = getattr(ctx.runner, "serve_operations", None)
+        if serve_operations is None:
+            if self.prefix:
+                raise ConfigError(
+                    f"version={self.prefix.lstrip('/')!r} needs a server adapter that serves "
+                    f"route prefixes; {type(ctx.runner).__name__} does not"
+                )
+            return
+        checks = {**builtin_checks(ctx.state, 2.0), **self.health_checks}
+        ops = Operations(
+            health=self.health,
+            ready="/ready" if self.health else None,
+            metrics=self.metrics,
+            metrics_required=self.metrics_required,
+            prefix=self.prefix,
+            checks=checks,
+            context=ctx,
+        )
+        ctx.extras["operations"] = serve_operations(ops)
+
     def _endpoints(self, ctx: ModuleContext) -> list[EndpointInfo]:
         from pywatt.core.messages import EndpointInfo
 
         if self.endpoints is not None:
-            return list(self.endpoints)
-        if ctx.runner is None:
-            return []
-        return [
-            EndpointInfo(path=e.path, methods=list(e.methods), auth=e.auth)
-            for e in ctx.runner.endpoints()
-        ]
+            found = [
+                EndpointInfo(path=self._prefixed(e.path), methods=list(e.methods), auth=e.auth)
+                for e in self.endpoints
+            ]
+        elif ctx.runner is None:
+            found = []
+        else:
+            found = [
+                EndpointInfo(path=self._prefixed(e.path), methods=list(e.methods), auth=e.auth)
+                for e in ctx.runner.endpoints()
+            ]
+        paths = {e.path for e in found}
+        for op in ctx.extras.get("operations", ()):
+            if op.path not in paths:
+                found.append(EndpointInfo(path=op.path, methods=list(op.methods), auth=None))
+        return found
+
+    def _prefixed(self, path: str) -> str:
+        if not self.prefix or path == self.prefix or path.startswith(self.prefix + "/"):
+            return path
+        return self.prefix + ("" if path == "/" else path)
 
     async def _serve_socket(self, ctx: ModuleContext, sock: socket.socket) -> None:
         assert ctx.runner is not None
@@ -580,6 +647,7 @@ async def _handle_http(
     ctx: ModuleContext,
     request: HttpExchangeRequest,
     respond: Callable[[HttpExchangeResponse], Awaitable[None]] | None = None,
+    transport: str = "stdio",
 ) -> HttpExchangeResponse:
     """One HTTP-over-IPC exchange, from stdio or a channel, counted for draining.
 
@@ -593,9 +661,11 @@ async def _handle_http(
     if ctx.runner is None:
         return HttpExchangeResponse(404, dict(_JSON), _NO_APP)
     ctx.in_flight += 1
+    token = _transport.set(transport)
     try:
         return await ctx.runner.handle(request, respond)
     finally:
+        _transport.reset(token)
         ctx.in_flight -= 1
 
 
@@ -660,7 +730,7 @@ class _ChannelHost:
         return self._ctx.config.module_id
 
     async def handle_http(self, request: HttpExchangeRequest) -> HttpExchangeResponse:
-        return await _handle_http(self._ctx, request)
+        return await _handle_http(self._ctx, request, transport="channel")
 
     def request_stop(self, reason: str) -> None:
         self._ctx.stop.request(reason)
@@ -708,12 +778,30 @@ def pywatt_module(
     endpoints: Sequence[EndpointInfo] | None = None,
     state: StateBuilder | None = None,
     options: ServeOptions | None = None,
+    health: bool | str = True,
+    metrics: bool | str | None = None,
+    version: str | None = None,
 ) -> Callable[[AppFactory], PyWattModule[Any]]:
-    """Turn an app factory ``(state) -> app`` into a runnable module: ``factory.run()``."""
+    """Turn an app factory ``(state) -> app`` into a runnable module: ``factory.run()``.
+
+    :param health: serve ``/health`` (liveness) and ``/ready`` (readiness) unless the app has
+        them; a string moves liveness to that path; ``False`` turns both off.
+    :param metrics: serve Prometheus ``/metrics`` (needs ``pywatt-server[metrics]``); by default
+        on when prometheus-client is installed; a string moves it; ``False`` turns it off.
+    :param version: a route prefix (``"v1"``): the app's routes are served and announced under
+        ``/v1``; ``/health``, ``/ready`` and ``/metrics`` stay at the root.
+    """
 
     def wrap(factory: AppFactory) -> PyWattModule[Any]:
         return PyWattModule(
-            factory, secrets=secrets, endpoints=endpoints, state=state, options=options
+            factory,
+            secrets=secrets,
+            endpoints=endpoints,
+            state=state,
+            options=options,
+            health=health,
+            metrics=metrics,
+            version=version,
         )
 
     return wrap

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
 import anyio
 
 from pywatt.core.errors import ServiceError, ServiceTimeoutError
+from pywatt.core.telemetry import ServiceObserver, get_tracing
 
 if TYPE_CHECKING:
     from pywatt.core.channel import ControlChannel
@@ -50,6 +52,8 @@ class ServiceClient:
         self._channel = channel
         self._timeout = timeout
         self._locks: dict[str, anyio.Lock] = {}
+        #: Called after each operation (a metrics plugin sets it); see ``telemetry``.
+        self.observer: ServiceObserver | None = None
         channel.on("service_response", self._on_response)
         channel.on("service_operation_result", self._on_result)
 
@@ -85,6 +89,27 @@ class ServiceClient:
         self, connection_id: str, service_type: Any, operation: str, params: Any
     ) -> Any:
         """Run one operation; at most one is in flight per connection (§9 item 11)."""
+        tracing = get_tracing()
+        if tracing is None and self.observer is None:
+            return await self._operation(connection_id, service_type, operation, params)
+        kind = service_type if isinstance(service_type, str) else "Custom"
+        start, ok = time.perf_counter(), False
+        try:
+            if tracing is None:
+                result = await self._operation(connection_id, service_type, operation, params)
+            else:
+                attributes = {"pywatt.service.type": kind, "pywatt.service.operation": operation}
+                with tracing.span(f"{kind} {operation}", kind="client", attributes=attributes):
+                    result = await self._operation(connection_id, service_type, operation, params)
+            ok = True
+            return result
+        finally:
+            if self.observer is not None:
+                self.observer(kind, operation, time.perf_counter() - start, ok)
+
+    async def _operation(
+        self, connection_id: str, service_type: Any, operation: str, params: Any
+    ) -> Any:
         from pywatt.core.messages import ServiceOperation
 
         lock = self._locks.setdefault(connection_id, anyio.Lock())

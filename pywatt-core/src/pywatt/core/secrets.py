@@ -122,6 +122,8 @@ class SecretClient:
         self._cache: dict[str, str] = {}
         self._rotation_ids: dict[str, str | None] = {}
         self._subscribers: list[RotationCallback] = []
+        self.fetches = 0  # get_secret requests sent (metrics)
+        self.rotations = 0  # rotated messages handled (metrics)
         channel.on("secret", self.handle_secret)
         channel.on("rotated", self.handle_rotated)
 
@@ -164,6 +166,7 @@ class SecretClient:
         waiter = self._channel.expect("secret", name)
         try:
             if not already_asked:
+                self.fetches += 1
                 await self._channel.send(GetSecret(name=name))
             msg: SecretMessage = await waiter.wait(timeout)
         except TimeoutError:
@@ -191,6 +194,7 @@ class SecretClient:
     async def handle_rotated(self, msg: Rotated) -> None:
         from pywatt.core.messages import RotationAck
 
+        self.rotations += 1
         for key in msg.keys:
             self._cache.pop(key, None)
         failures: list[str] = []

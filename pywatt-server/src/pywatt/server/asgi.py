@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
     import anyio
 
+    from pywatt.core.health import Operations
+
 __all__ = ["AsgiRunner", "fold_headers"]
 
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
@@ -224,7 +226,7 @@ class AsgiRunner:
         self.app = app
         self._enforced = enforced
         self.state: dict[str, Any] = {}
-        self._shielded = ErrorShield(app, self.state)
+        self._shielded: ASGIApp = ErrorShield(app, self.state)
         self._discover = discover
         self._lifespan: Lifespan | None = None
         self._shut_down = False
@@ -288,6 +290,16 @@ class AsgiRunner:
 
     def endpoints(self) -> list[DiscoveredEndpoint]:
         return self._discover() if self._discover is not None else []
+
+    def serve_operations(self, ops: Operations) -> list[DiscoveredEndpoint]:
+        """Serve ``/health``, ``/ready``, ``/metrics`` and the route prefix around the app.
+
+        Returns the operations routes served, for the announce.
+        """
+        from pywatt.server.operations import serve_operations
+
+        self._shielded, served = serve_operations(self._shielded, ops, self.endpoints)
+        return served
 
     def check_announced(self, announced: Sequence[Any]) -> None:
         """Refuse to start when an endpoint is announced with ``auth`` nothing enforces."""
