@@ -26,11 +26,20 @@ TEST_EXTRAS = {
     "auth": "[starlette,flask]",
 }
 # First-party distributions a distribution depends on, installed from their folders.
-TEST_LOCAL_DEPS: dict[str, list[str]] = {"models": ["./pywatt-data"]}
+# Tests that run modules as subprocesses need the dev orchestrator, which ships in pywatt-cli
+# (it depends on pywatt-data, which is not on an index either).
+DEV_ORCHESTRATOR = ["./pywatt-data", "./pywatt-cli"]
+TEST_LOCAL_DEPS: dict[str, list[str]] = {
+    "models": DEV_ORCHESTRATOR,
+    "comm": DEV_ORCHESTRATOR,
+    "data": ["./pywatt-cli"],
+    "auth": DEV_ORCHESTRATOR,
+    "server": DEV_ORCHESTRATOR,
+    "cli": ["./pywatt-data"],
+}
 TEST_EXTRA_DEPS: dict[str, list[str]] = {
-    # msgpack only reads the reference renderings among the protocol vectors; httpx is the
-    # orchestrator's optional socket client, whose path is tested next to its fallback.
-    "core": ["msgpack>=1.0.7", "httpx>=0.27"],
+    # msgpack only reads the reference renderings among the protocol vectors.
+    "core": ["msgpack>=1.0.7"],
     "server": ["httpx>=0.27", "fastapi>=0.110"],
     # Real module processes serve the protected apps: pywatt-server is a test-only dependency.
     "auth": ["./pywatt-server[starlette,flask]", "httpx>=0.27", "fastapi>=0.110"],
@@ -96,8 +105,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """Type-check every distribution's src with mypy --strict."""
-    # pytest and httpx: imported by pywatt-core's test helpers and its optional socket client;
-    # fastapi: pywatt-auth's FastAPI dependency.
+    # pytest: imported by the test helpers and kits; fastapi: pywatt-auth's FastAPI dependency.
     session.install(*ALL_INSTALL, "mypy>=1.10", "pytest>=8", "httpx>=0.27", "fastapi>=0.110")
     srcs = [f"pywatt-{d}/src" for d in DISTS]
     session.run("mypy", *srcs, env={"MYPYPATH": os.pathsep.join(srcs)})

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import anyio
 
-from pywatt.core.orchestrator import ModuleSpec, Orchestrator, SecretSource
+from pywatt.cli.orchestrator import ModuleSpec, Orchestrator, SecretSource
 from pywatt.core.serving import HttpExchangeRequest
 from pywatt.server import StarletteAdapter
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pywatt.core.orchestrator.services import ServiceBackends
+from pywatt.cli.orchestrator.services import ServiceBackends
 from pywatt.core.plugins import Plugins, build_plugins
 from pywatt.core.testing import require_server
 from pywatt.data import Cache, Database, open_cache, open_database
@@ -89,7 +89,7 @@ async def serving(flavor: DbFlavor) -> AsyncIterator[ServiceBackends | None]:
     if flavor.name != "proxy":
         yield None
         return
-    from pywatt.core.testing.loopback import service_loopback
+    from pywatt.cli.orchestrator.loopback import service_loopback
 
     backends = ServiceBackends(database_url=flavor.served_url)
     try:
@@ -216,7 +216,7 @@ async def open_test_cache(
     opened: list[Cache] = []
     if cache_backend == "proxy":
         # The orchestrator's own cache, reached through real service_request/operation lines.
-        from pywatt.core.testing.loopback import service_loopback
+        from pywatt.cli.orchestrator.loopback import service_loopback
         from pywatt.data.cache.proxy import ProxyCache
 
         async with service_loopback() as client:

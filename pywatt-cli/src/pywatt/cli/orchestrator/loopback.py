@@ -20,7 +20,7 @@ from pywatt.core.proxy import ServiceClient
 if TYPE_CHECKING:
     from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
-    from pywatt.core.orchestrator.services import ServiceBackends
+    from pywatt.cli.orchestrator.services import ServiceBackends
 
 __all__ = ["service_loopback"]
 
@@ -30,7 +30,7 @@ async def service_loopback(
     backends: ServiceBackends | None = None, *, timeout: float = 30.0
 ) -> AsyncIterator[ServiceClient]:
     """Yield a :class:`ServiceClient` whose requests the orchestrator's backends answer."""
-    from pywatt.core.orchestrator.services import ServiceBackends
+    from pywatt.cli.orchestrator.services import ServiceBackends
 
     owned = backends is None
     backends = backends or ServiceBackends()
@@ -63,6 +63,7 @@ async def _orchestrator_side(
     lines_in: ObjectReceiveStream[bytes],
     lines_out: ObjectSendStream[bytes],
 ) -> None:
+    from pywatt.cli.orchestrator.services import operation_echo
     from pywatt.core.messages import (
         ServiceOperation,
         ServiceOperationResult,
@@ -71,7 +72,6 @@ async def _orchestrator_side(
         decode_m2o,
         encode,
     )
-    from pywatt.core.orchestrator.services import operation_echo
 
     async def answer(msg: object) -> None:
         if isinstance(msg, ServiceRequest):

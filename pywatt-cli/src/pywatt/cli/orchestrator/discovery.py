@@ -21,8 +21,8 @@ from pywatt.core.errors import ProtocolError
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
+    from pywatt.cli.orchestrator.orchestrator import Orchestrator
     from pywatt.core.messages import ServiceProviderInfo
-    from pywatt.core.orchestrator.orchestrator import Orchestrator
 
 __all__ = ["DISCOVERY_ADDRESS_ENV", "DiscoveryRegistry"]
 

@@ -15,22 +15,24 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from anyio.abc import ByteReceiveStream, Process
 
-from pywatt.core._lines import DEFAULT_MAX_LINE, LineSplitter, OversizedLine
-from pywatt.core._reply import Reply as Pending
-from pywatt.core._reply import wait_any
-from pywatt.core.errors import (
+from pywatt.cli.orchestrator.discovery import DISCOVERY_ADDRESS_ENV
+from pywatt.cli.orchestrator.errors import (
     ModuleCrashed,
     ModuleStartError,
     ModuleTimeoutError,
     ModuleUnavailable,
-    ProtocolError,
 )
-from pywatt.core.orchestrator.discovery import DISCOVERY_ADDRESS_ENV
-from pywatt.core.orchestrator.logs import ModuleLog, parse_stderr_line
+from pywatt.cli.orchestrator.logs import ModuleLog, parse_stderr_line
+from pywatt.core._lines import DEFAULT_MAX_LINE, LineSplitter, OversizedLine
+from pywatt.core._reply import Reply as Pending
+from pywatt.core._reply import wait_any
+from pywatt.core.errors import ProtocolError
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
+    from pywatt.cli.orchestrator.orchestrator import Orchestrator
+    from pywatt.cli.orchestrator.spec import ModuleSpec
     from pywatt.core.messages import (
         EndpointInfo,
         ModuleToOrchestrator,
@@ -39,8 +41,6 @@ if TYPE_CHECKING:
         ServiceRequest,
         StdioHttpResponse,
     )
-    from pywatt.core.orchestrator.orchestrator import Orchestrator
-    from pywatt.core.orchestrator.spec import ModuleSpec
 
 __all__ = ["ModuleHandle", "OrchestratorHttpResponse"]
 
@@ -536,8 +536,8 @@ class ModuleHandle:
             return
 
     async def _answer_operation(self, msg: ServiceOperation) -> None:
+        from pywatt.cli.orchestrator.services import operation_echo
         from pywatt.core.messages import ServiceOperationResult, encode
-        from pywatt.core.orchestrator.services import operation_echo
 
         ok, result, error = await self._orch.services.handle_operation(msg)
         body = encode(ServiceOperationResult(success=ok, result=result, error=error))

@@ -16,9 +16,9 @@ from pywatt.core.errors import ProtocolError, UnknownOpError
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
+    from pywatt.cli.orchestrator.handle import ModuleHandle
+    from pywatt.cli.orchestrator.orchestrator import Orchestrator
     from pywatt.core.messages import RouteToModule
-    from pywatt.core.orchestrator.handle import ModuleHandle
-    from pywatt.core.orchestrator.orchestrator import Orchestrator
 
 __all__ = ["REPLY_ENDPOINT", "ChannelRouter"]
 
