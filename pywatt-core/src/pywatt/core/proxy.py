@@ -63,18 +63,15 @@ class ServiceClient:
 
         kind = service_type if isinstance(service_type, str) else "Custom"
         request_id = f"{_PREFIXES.get(kind, 'service_request_')}{uuid.uuid4()}"
-        waiter = self._channel.expect("service", request_id)
+        request = ServiceRequest(id=request_id, service_type=service_type, config=config)
         try:
-            await self._channel.send(
-                ServiceRequest(id=request_id, service_type=service_type, config=config)
+            reply: ServiceResponse = await self._channel.request(
+                "service", request_id, request, self._timeout
             )
-            reply: ServiceResponse = await waiter.wait(self._timeout)
         except TimeoutError:
             raise ServiceTimeoutError(
                 f"no service_response for {request_id} within {self._timeout:g} s"
             ) from None
-        finally:
-            self._channel.forget(waiter)
         if not reply.success:
             raise ServiceError(reply.error or "Unknown connection error")
         if not reply.connection_id:
@@ -89,23 +86,20 @@ class ServiceClient:
 
         lock = self._locks.setdefault(connection_id, anyio.Lock())
         async with lock:
-            waiter = self._channel.expect("operation", connection_id)
+            request = ServiceOperation(
+                connection_id=connection_id,
+                service_type=service_type,
+                operation=operation,
+                params=params,
+            )
             try:
-                await self._channel.send(
-                    ServiceOperation(
-                        connection_id=connection_id,
-                        service_type=service_type,
-                        operation=operation,
-                        params=params,
-                    )
+                reply: ServiceOperationResult = await self._channel.request(
+                    "operation", connection_id, request, self._timeout
                 )
-                reply: ServiceOperationResult = await waiter.wait(self._timeout)
             except TimeoutError:
                 raise ServiceTimeoutError(
                     f"no result for {operation} on {connection_id} within {self._timeout:g} s"
                 ) from None
-            finally:
-                self._channel.forget(waiter)
         if not reply.success:
             raise ServiceError(reply.error or "Unknown error")
         return reply.result

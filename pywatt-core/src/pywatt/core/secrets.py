@@ -160,18 +160,14 @@ class SecretClient:
             return self._cache[name]
         if mode is CacheMode.CACHE_ONLY:
             raise SecretNotFoundError(f"secret {name!r} not found in cache")
-        already_asked = self._channel.pending_count_for("secret", name) > 0
-        waiter = self._channel.expect("secret", name)
+        # A second caller for the same name waits for the first one's reply.
+        request = None if self._channel.waiting("secret", name) else GetSecret(name=name)
         try:
-            if not already_asked:
-                await self._channel.send(GetSecret(name=name))
-            msg: SecretMessage = await waiter.wait(timeout)
+            msg: SecretMessage = await self._channel.request("secret", name, request, timeout)
         except TimeoutError:
             raise SecretTimeoutError(
                 f"orchestrator did not answer get_secret {name!r} within {timeout:g} s"
             ) from None
-        finally:
-            self._channel.forget(waiter)
         return msg.value
 
     # -- incoming -------------------------------------------------------------------------
