@@ -34,7 +34,12 @@ from pywatt.core.errors import (
     ProtocolError,
     RouteTimeoutError,
 )
-from pywatt.core.messages import RoutedModuleMessage, RoutedModuleResponse, RouteToModule
+from pywatt.core.messages import (
+    REPLY_ENDPOINT,
+    RoutedModuleMessage,
+    RoutedModuleResponse,
+    RouteToModule,
+)
 
 if TYPE_CHECKING:
     from pywatt.comm.channel import FramedChannel
@@ -45,8 +50,6 @@ __all__ = ["REPLY_ENDPOINT", "RoutedHandler", "Router", "router"]
 
 logger = logging.getLogger("pywatt.comm.routing")
 
-#: ``target_endpoint`` of a reply sent by the pywatt reply extension.
-REPLY_ENDPOINT = "__pywatt_reply__"
 
 #: ``handler(source_module_id, original_request_id, payload)``; may be async; a non-None
 #: result is sent back through the reply extension.

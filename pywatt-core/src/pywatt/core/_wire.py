@@ -18,6 +18,7 @@ __all__ = [
     "JsonValue",
     "WireBytes",
     "dumps",
+    "error_body",
     "fix_floats",
     "format_float",
     "json_value",
@@ -133,3 +134,8 @@ class _BytesMarker:
 
 JsonValue = Annotated[Any, _JsonValueMarker]
 WireBytes = Annotated[bytes, _BytesMarker]
+
+
+def error_body(message: str) -> bytes:
+    """The JSON error body a module answers with: the Rust SDK's ``ApiResponse`` error shape."""
+    return dumps({"status": "error", "data": None, "message": message})

@@ -46,6 +46,7 @@ from pywatt.core.errors import (
 )
 
 __all__ = [
+    "REPLY_ENDPOINT",
     "Announce",
     "CustomServiceType",
     "DiscoverServiceProviders",
@@ -247,6 +248,12 @@ class PortRequest(_Wire):
     op: Literal["port_request"] = "port_request"
     request_id: str
     specific_port: U16 | None = None
+
+
+#: pywatt's reply extension to §7.5: a ``route_to_module`` to this ``target_endpoint`` answers
+#: the request with its ``request_id``. The pywatt dev orchestrator delivers it to the sender
+#: as ``routed_module_response``; an orchestrator without the extension forwards it as is.
+REPLY_ENDPOINT = "__pywatt_reply__"
 
 
 class RouteToModule(_Wire):

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         frame_payload_to_json,
     )
     from pywatt.core.messages import (
+        REPLY_ENDPOINT,
         InitBlob,
         ListenAddress,
         ModuleToOrchestrator,
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     )
 
 _LAZY: dict[str, str] = {
+    "REPLY_ENDPOINT": "pywatt.core.messages",
     "InitBlob": "pywatt.core.messages",
     "ListenAddress": "pywatt.core.messages",
     "ModuleToOrchestrator": "pywatt.core.messages",
@@ -63,6 +65,7 @@ _LAZY: dict[str, str] = {
 }
 
 __all__ = [
+    "REPLY_ENDPOINT",
     "EncodedMessage",
     "EncodingFormat",
     "FrameDecoder",

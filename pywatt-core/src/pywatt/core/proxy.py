@@ -5,7 +5,6 @@ A module uses it to reach a database, cache or JWT service that the orchestrator
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -27,18 +26,11 @@ DEFAULT_SERVICE_TIMEOUT = 30.0
 _PREFIXES = {"Database": "db_request_", "Cache": "cache_request_", "Jwt": "jwt_request_"}
 
 
-_current: contextvars.ContextVar[ServiceClient] = contextvars.ContextVar("pywatt_services")
-
-
 def current_service_client() -> ServiceClient:
-    """The service client of the running module (or of a test's loopback orchestrator)."""
-    try:
-        return _current.get()
-    except LookupError:
-        from pywatt.core.module import current_module
+    """The running module's service client: ``current_module().state.services``."""
+    from pywatt.core.module import current_module
 
-        client: ServiceClient = current_module().state.extensions["services"]
-        return client
+    return current_module().state.services
 
 
 class ServiceClient:
@@ -52,10 +44,6 @@ class ServiceClient:
         self._locks: dict[str, anyio.Lock] = {}
         channel.on("service_response", self._on_response)
         channel.on("service_operation_result", self._on_result)
-
-    def activate(self) -> None:
-        """Make this the client :func:`current_service_client` returns in this context."""
-        _current.set(self)
 
     async def connect(self, service_type: Any, config: Any = None) -> str:
         """Ask for a connection; returns its ``connection_id``."""

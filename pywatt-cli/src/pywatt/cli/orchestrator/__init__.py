@@ -16,11 +16,10 @@ from pywatt.cli.orchestrator.errors import (
 from pywatt.cli.orchestrator.handle import ModuleHandle, OrchestratorHttpResponse
 from pywatt.cli.orchestrator.logs import ModuleLog, parse_stderr_line, print_log
 from pywatt.cli.orchestrator.orchestrator import Orchestrator
-from pywatt.cli.orchestrator.routing import REPLY_ENDPOINT
 from pywatt.cli.orchestrator.secrets import SecretSource
 from pywatt.cli.orchestrator.services import ServiceBackends
 from pywatt.cli.orchestrator.spec import ModuleSpec
-from pywatt.core.messages import EndpointInfo, RotationAck
+from pywatt.core.messages import REPLY_ENDPOINT, EndpointInfo, RotationAck
 
 __all__ = [
     "REPLY_ENDPOINT",

@@ -15,7 +15,12 @@ import anyio
 from pywatt.core._lines import DEFAULT_MAX_LINE, LineSplitter, OversizedLine
 from pywatt.core._stdio import MemorySink, MemorySource
 from pywatt.core.channel import ControlChannel
+from pywatt.core.config import AppConfig
+from pywatt.core.lifecycle import StopController
+from pywatt.core.messages import decode_init
+from pywatt.core.module import ModuleContext
 from pywatt.core.proxy import ServiceClient
+from pywatt.core.state import AppState
 
 if TYPE_CHECKING:
     from anyio.abc import ObjectReceiveStream, ObjectSendStream
@@ -29,7 +34,10 @@ __all__ = ["service_loopback"]
 async def service_loopback(
     backends: ServiceBackends | None = None, *, timeout: float = 30.0
 ) -> AsyncIterator[ServiceClient]:
-    """Yield a :class:`ServiceClient` whose requests the orchestrator's backends answer."""
+    """Yield a :class:`ServiceClient` whose requests the orchestrator's backends answer.
+
+    It is the current module's client meanwhile, so proxy backends opened inside find it.
+    """
     from pywatt.cli.orchestrator.services import ServiceBackends
 
     owned = backends is None
@@ -38,7 +46,7 @@ async def service_loopback(
     module_out, from_module = anyio.create_memory_object_stream[bytes](1024)
     channel = ControlChannel(MemorySource(module_in), MemorySink(module_out))
     client = ServiceClient(channel, timeout=timeout)
-    client.activate()
+    _loopback_module(channel, client).activate()
     try:
         async with anyio.create_task_group() as tg:
             tg.start_soon(_module_side, channel)
@@ -51,6 +59,16 @@ async def service_loopback(
             stream.close()
         if owned:
             await backends.aclose()
+
+
+def _loopback_module(channel: ControlChannel, client: ServiceClient) -> ModuleContext:
+    init = decode_init(
+        b'{"op":"init","orchestrator_api":"http://127.0.0.1:9900","module_id":"loopback",'
+        b'"env":{},"listen":"127.0.0.1:0","security_level":"None"}'
+    )
+    config = AppConfig.from_init(init, environ={})
+    state: AppState[None] = AppState(config=config, user=None, extensions={"services": client})
+    return ModuleContext(init, config, channel, state, StopController())
 
 
 async def _module_side(channel: ControlChannel) -> None:

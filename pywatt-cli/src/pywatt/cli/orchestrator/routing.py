@@ -12,6 +12,7 @@ import anyio
 from anyio.abc import Listener, SocketAttribute, SocketStream
 
 from pywatt.core.errors import ProtocolError, UnknownOpError
+from pywatt.core.messages import REPLY_ENDPOINT
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -20,11 +21,7 @@ if TYPE_CHECKING:
     from pywatt.cli.orchestrator.orchestrator import Orchestrator
     from pywatt.core.messages import RouteToModule
 
-__all__ = ["REPLY_ENDPOINT", "ChannelRouter"]
-
-#: ``target_endpoint`` of a reply (an extension agreed with pywatt-comm): deliver it as
-#: ``routed_module_response`` to the module that sent the request.
-REPLY_ENDPOINT = "__pywatt_reply__"
+__all__ = ["ChannelRouter"]
 
 
 class ChannelRouter:
