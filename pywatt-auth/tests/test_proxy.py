@@ -14,7 +14,7 @@ from pywatt.auth.authenticators import Credentials
 from pywatt.auth.testing import check_authenticator, mint
 from pywatt.cli.orchestrator import ModuleLog, ModuleSpec, Orchestrator, SecretSource
 from pywatt.cli.orchestrator.loopback import service_loopback
-from pywatt.cli.orchestrator.services import ServiceBackends
+from pywatt.cli.orchestrator.service_backends import ServiceBackends
 
 MODULES = Path(__file__).with_name("modules")
 SECRET = "s" * 40

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pywatt.cli.orchestrator.services import ServiceBackends
+from pywatt.cli.orchestrator.service_backends import ServiceBackends
 from pywatt.core.plugins import Plugins, build_plugins
 from pywatt.core.testing import require_server
 from pywatt.data import Cache, Database, open_cache, open_database

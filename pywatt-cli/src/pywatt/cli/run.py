@@ -24,8 +24,8 @@ if TYPE_CHECKING:
     import uvicorn
     from anyio.abc import TaskGroup
 
+    from pywatt.cli.gateway import Forwarder, ProxyApp
     from pywatt.cli.orchestrator import ModuleHandle, ModuleSpec, Orchestrator, SecretSource
-    from pywatt.cli.proxy import Forwarder, ProxyApp
 
 __all__ = [
     "RunPlan",
@@ -222,7 +222,7 @@ class Session:
     # -- modules --------------------------------------------------------------------------
 
     def _forwarder(self, handle: ModuleHandle) -> Forwarder:
-        from pywatt.cli.proxy import HttpForwarder, IpcForwarder
+        from pywatt.cli.gateway import HttpForwarder, IpcForwarder
 
         if self.plan.via == "http":
             return HttpForwarder(handle)
@@ -269,7 +269,7 @@ class Session:
     async def serve(self, tg: TaskGroup, sock: socket.socket) -> None:
         import uvicorn
 
-        from pywatt.cli.proxy import ProxyApp
+        from pywatt.cli.gateway import ProxyApp
         from pywatt.core.errors import ServerError
 
         app = ProxyApp(self.routes, base_url=self.base_url)

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
     from pywatt.core._lines import OversizedLine
     from pywatt.core._stdio import ByteSink, ByteSource
-    from pywatt.core.channel import ControlChannel
+    from pywatt.core.control import ControlChannel
     from pywatt.core.messages import EndpointInfo, HttpRequest, InitBlob
     from pywatt.core.messaging import (
         EventHandler,
@@ -263,7 +263,7 @@ class PyWattModule(Generic[T]):
         plugins: Plugins | None = None,
     ) -> int:
         """Run the whole lifecycle over ``source``/``sink``; returns the exit status."""
-        from pywatt.core.channel import ControlChannel
+        from pywatt.core.control import ControlChannel
         from pywatt.core.redact import register_secret
 
         channel = ControlChannel(source, sink, max_line=self.options.max_line)
@@ -344,8 +344,8 @@ class PyWattModule(Generic[T]):
         plugins: Plugins,
     ) -> ModuleContext:
         from pywatt.core.ports import PortNegotiator
-        from pywatt.core.proxy import ServiceClient
         from pywatt.core.secrets import SecretClient
+        from pywatt.core.service_client import ServiceClient
 
         secrets_client = SecretClient(channel, timeout=self.options.secret_timeout)
         ports = PortNegotiator(channel)

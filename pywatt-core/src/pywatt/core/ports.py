@@ -12,7 +12,7 @@ import anyio
 from pywatt.core.errors import PortNegotiationError
 
 if TYPE_CHECKING:
-    from pywatt.core.channel import ControlChannel
+    from pywatt.core.control import ControlChannel
     from pywatt.core.messages import PortResponse
 
 __all__ = ["PortNegotiator"]

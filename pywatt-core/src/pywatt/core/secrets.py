@@ -14,7 +14,7 @@ from pywatt.core.errors import SecretNotFoundError, SecretTimeoutError, SecretTy
 from pywatt.core.redact import redact, register_secret
 
 if TYPE_CHECKING:
-    from pywatt.core.channel import ControlChannel
+    from pywatt.core.control import ControlChannel
     from pywatt.core.messages import Rotated
     from pywatt.core.messages import Secret as SecretMessage
 

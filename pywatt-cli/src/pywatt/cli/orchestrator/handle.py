@@ -520,7 +520,7 @@ class ModuleHandle:
             return
 
     async def _answer_operation(self, msg: ServiceOperation) -> None:
-        from pywatt.cli.orchestrator.services import operation_echo
+        from pywatt.cli.orchestrator.service_backends import operation_echo
         from pywatt.core.messages import ServiceOperationResult, encode
 
         ok, result, error = await self._orch.services.handle_operation(msg)

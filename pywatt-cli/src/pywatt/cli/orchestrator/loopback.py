@@ -14,18 +14,18 @@ import anyio
 
 from pywatt.core._lines import DEFAULT_MAX_LINE, LineSplitter, OversizedLine
 from pywatt.core._stdio import MemorySink, MemorySource
-from pywatt.core.channel import ControlChannel
 from pywatt.core.config import AppConfig
+from pywatt.core.control import ControlChannel
 from pywatt.core.lifecycle import StopController
 from pywatt.core.messages import decode_init
 from pywatt.core.module import ModuleContext
-from pywatt.core.proxy import ServiceClient
+from pywatt.core.service_client import ServiceClient
 from pywatt.core.state import AppState
 
 if TYPE_CHECKING:
     from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
-    from pywatt.cli.orchestrator.services import ServiceBackends
+    from pywatt.cli.orchestrator.service_backends import ServiceBackends
 
 __all__ = ["service_loopback"]
 
@@ -38,7 +38,7 @@ async def service_loopback(
 
     It is the current module's client meanwhile, so proxy backends opened inside find it.
     """
-    from pywatt.cli.orchestrator.services import ServiceBackends
+    from pywatt.cli.orchestrator.service_backends import ServiceBackends
 
     owned = backends is None
     backends = backends or ServiceBackends()
@@ -81,7 +81,7 @@ async def _orchestrator_side(
     lines_in: ObjectReceiveStream[bytes],
     lines_out: ObjectSendStream[bytes],
 ) -> None:
-    from pywatt.cli.orchestrator.services import operation_echo
+    from pywatt.cli.orchestrator.service_backends import operation_echo
     from pywatt.core.messages import (
         ServiceOperation,
         ServiceOperationResult,

@@ -18,7 +18,7 @@ from pywatt.cli.orchestrator.handle import ModuleHandle, OrchestratorHttpRespons
 from pywatt.cli.orchestrator.logs import ModuleLog, print_log
 from pywatt.cli.orchestrator.routing import ChannelRouter
 from pywatt.cli.orchestrator.secrets import SecretSource
-from pywatt.cli.orchestrator.services import ServiceBackends
+from pywatt.cli.orchestrator.service_backends import ServiceBackends
 from pywatt.core.errors import ConfigError
 
 if TYPE_CHECKING:

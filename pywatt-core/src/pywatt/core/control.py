@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = ["INIT_MAX_BYTES", "ControlChannel"]
 
-logger = logging.getLogger("pywatt.core.channel")
+logger = logging.getLogger("pywatt.core.control")
 
 #: The init line may not exceed 1 MiB before its newline (reference: security/handshake.rs).
 INIT_MAX_BYTES = 1024 * 1024

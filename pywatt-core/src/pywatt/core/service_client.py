@@ -14,12 +14,12 @@ import anyio
 from pywatt.core.errors import ServiceError, ServiceTimeoutError
 
 if TYPE_CHECKING:
-    from pywatt.core.channel import ControlChannel
+    from pywatt.core.control import ControlChannel
     from pywatt.core.messages import ServiceOperationResult, ServiceResponse
 
 __all__ = ["DEFAULT_SERVICE_TIMEOUT", "ServiceClient", "current_service_client"]
 
-logger = logging.getLogger("pywatt.core.proxy")
+logger = logging.getLogger("pywatt.core.service_client")
 
 #: The reference waits forever; a dead orchestrator must not hang a module (§9 item 4).
 DEFAULT_SERVICE_TIMEOUT = 30.0
