@@ -14,6 +14,8 @@ import anyio
 from pywatt.core.errors import ServiceError, ServiceTimeoutError
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from pywatt.core.control import ControlChannel
     from pywatt.core.messages import ServiceOperationResult, ServiceResponse
 
@@ -52,14 +54,9 @@ class ServiceClient:
         kind = service_type if isinstance(service_type, str) else "Custom"
         request_id = f"{_PREFIXES.get(kind, 'service_request_')}{uuid.uuid4()}"
         request = ServiceRequest(id=request_id, service_type=service_type, config=config)
-        try:
-            reply: ServiceResponse = await self._channel.request(
-                "service", request_id, request, self._timeout
-            )
-        except TimeoutError:
-            raise ServiceTimeoutError(
-                f"no service_response for {request_id} within {self._timeout:g} s"
-            ) from None
+        reply: ServiceResponse = await self._ask(
+            "service", request_id, request, f"no service_response for {request_id}"
+        )
         if not reply.success:
             raise ServiceError(reply.error or "Unknown connection error")
         if not reply.connection_id:
@@ -80,17 +77,18 @@ class ServiceClient:
                 operation=operation,
                 params=params,
             )
-            try:
-                reply: ServiceOperationResult = await self._channel.request(
-                    "operation", connection_id, request, self._timeout
-                )
-            except TimeoutError:
-                raise ServiceTimeoutError(
-                    f"no result for {operation} on {connection_id} within {self._timeout:g} s"
-                ) from None
+            reply: ServiceOperationResult = await self._ask(
+                "operation", connection_id, request, f"no result for {operation} on {connection_id}"
+            )
         if not reply.success:
             raise ServiceError(reply.error or "Unknown error")
         return reply.result
+
+    async def _ask(self, kind: str, key: str, request: BaseModel, missing: str) -> Any:
+        try:
+            return await self._channel.request(kind, key, request, self._timeout)
+        except TimeoutError:
+            raise ServiceTimeoutError(f"{missing} within {self._timeout:g} s") from None
 
     def _on_response(self, msg: ServiceResponse) -> None:
         if not self._channel.resolve("service", msg.id, msg):
