@@ -70,3 +70,31 @@ def test_pywatt_core_adds_no_pytest_plugin():
     groups = {ep.group for ep in importlib.metadata.distribution("pywatt-core").entry_points}
     assert "pytest11" not in groups
     assert groups == {"pywatt"}
+
+
+OTHER_DISTRIBUTIONS = (["pywatt", "data"], ["pywatt", "server"], ["pywatt", "cli"])
+
+
+def test_no_core_source_imports_another_distribution():
+    import ast
+    from pathlib import Path
+
+    import pywatt.core
+
+    found = []
+    for path in Path(pywatt.core.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = (
+                [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else []
+            )
+            found += [
+                f"{path.name}: {name}"
+                for name in names
+                if name.split(".")[:2]
+                in (["pywatt", "data"], ["pywatt", "server"], ["pywatt", "cli"])
+            ]
+    assert found == []
