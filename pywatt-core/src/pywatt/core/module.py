@@ -350,6 +350,14 @@ class PyWattModule(Generic[T]):
         secrets_client = SecretClient(channel, timeout=self.options.secret_timeout)
         ports = PortNegotiator(channel)
         services = ServiceClient(channel)
+        state: AppState[Any] = AppState(config=config, user=None)
+        state.extensions.update(secrets=secrets_client, ports=ports, services=services)
+        ctx = ModuleContext(init=init, config=config, channel=channel, state=state, stop=stop)
+        self.context = ctx
+        # Current before the state builder runs: it may open proxy backends, which find
+        # their service client through current_module().
+        ctx.activate()
+        _last_started[:] = [ctx]
         fetched = {
             key: await _bootstrap_secret(secrets_client, key, default)
             for key, default in self.secret_defaults.items()
@@ -359,12 +367,7 @@ class PyWattModule(Generic[T]):
             user_state = self.state_builder(config, fetched)
             if inspect.isawaitable(user_state):
                 user_state = await user_state
-        state: AppState[Any] = AppState(config=config, user=user_state)
-        state.extensions.update(secrets=secrets_client, ports=ports, services=services)
-        ctx = ModuleContext(init=init, config=config, channel=channel, state=state, stop=stop)
-        self.context = ctx
-        ctx.activate()
-        _last_started[:] = [ctx]
+        state.user = user_state
         await self._connect_channels(tg, ctx, plugins)
         broker = await _connect_broker(self, ctx, plugins, secrets_client)
         sock: socket.socket | None = None
