@@ -14,9 +14,9 @@ from pywatt.cli.orchestrator.errors import (
     OrchestratorError,
 )
 from pywatt.cli.orchestrator.handle import ModuleHandle, OrchestratorHttpResponse
-from pywatt.cli.orchestrator.logs import ModuleLog, parse_stderr_line, print_log
+from pywatt.cli.orchestrator.module_logs import ModuleLog, parse_stderr_line, print_log
 from pywatt.cli.orchestrator.orchestrator import Orchestrator
-from pywatt.cli.orchestrator.secrets import SecretSource
+from pywatt.cli.orchestrator.secret_source import SecretSource
 from pywatt.cli.orchestrator.service_backends import ServiceBackends
 from pywatt.cli.orchestrator.spec import ModuleSpec
 from pywatt.core.messages import REPLY_ENDPOINT, EndpointInfo, RotationAck

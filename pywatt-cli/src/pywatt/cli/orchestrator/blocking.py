@@ -55,7 +55,7 @@ def run_module(
 ) -> Iterator[BlockingModule]:
     """``with run_module("app.py", secrets={...}) as mod: mod.http("GET", "/")``."""
     from pywatt.cli.orchestrator.orchestrator import Orchestrator
-    from pywatt.cli.orchestrator.secrets import SecretSource
+    from pywatt.cli.orchestrator.secret_source import SecretSource
     from pywatt.cli.orchestrator.spec import ModuleSpec
 
     spec = ModuleSpec.for_script(path, env=dict(env or {}), **spec_options)

@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from anyio.abc import ByteReceiveStream, Process
 
-from pywatt.cli.orchestrator.discovery import DISCOVERY_ADDRESS_ENV
+from pywatt.cli.orchestrator._discovery_registry import DISCOVERY_ADDRESS_ENV
 from pywatt.cli.orchestrator.errors import (
     ModuleCrashed,
     ModuleStartError,
     ModuleTimeoutError,
     ModuleUnavailable,
 )
-from pywatt.cli.orchestrator.logs import ModuleLog, parse_stderr_line
+from pywatt.cli.orchestrator.module_logs import ModuleLog, parse_stderr_line
 from pywatt.core._lines import DEFAULT_MAX_LINE, LineSplitter, OversizedLine
 from pywatt.core._reply import PendingReplies, wait_any
 from pywatt.core.errors import ProtocolError

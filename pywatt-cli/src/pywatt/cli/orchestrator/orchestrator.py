@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from anyio.abc import TaskGroup
 
-from pywatt.cli.orchestrator.discovery import DiscoveryRegistry
+from pywatt.cli.orchestrator._channel_router import ChannelRouter
+from pywatt.cli.orchestrator._discovery_registry import DiscoveryRegistry
 from pywatt.cli.orchestrator.errors import ModuleTimeoutError, ModuleUnavailable
 from pywatt.cli.orchestrator.handle import ModuleHandle, OrchestratorHttpResponse
-from pywatt.cli.orchestrator.logs import ModuleLog, print_log
-from pywatt.cli.orchestrator.routing import ChannelRouter
-from pywatt.cli.orchestrator.secrets import SecretSource
+from pywatt.cli.orchestrator.module_logs import ModuleLog, print_log
+from pywatt.cli.orchestrator.secret_source import SecretSource
 from pywatt.cli.orchestrator.service_backends import ServiceBackends
 from pywatt.core.errors import ConfigError
 

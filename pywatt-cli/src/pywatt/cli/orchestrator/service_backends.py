@@ -18,7 +18,7 @@ from pywatt.core._wire import dumps
 from pywatt.core.errors import ServiceError
 
 if TYPE_CHECKING:
-    from pywatt.cli.orchestrator.secrets import SecretSource
+    from pywatt.cli.orchestrator.secret_source import SecretSource
     from pywatt.core.messages import ServiceOperation, ServiceRequest
 
 __all__ = ["ServiceBackends"]
@@ -80,7 +80,7 @@ class ServiceBackends:
 
     def _jwt_service(self) -> JwtService:
         if self._jwt is None:
-            from pywatt.cli.orchestrator.secrets import SecretSource
+            from pywatt.cli.orchestrator.secret_source import SecretSource
 
             self._jwt = JwtService(self.secrets or SecretSource(), self.jwt_secret)
         return self._jwt
