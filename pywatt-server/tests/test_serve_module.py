@@ -131,6 +131,7 @@ async def test_thousand_concurrent_stdio_requests_are_correlated(script):
 
 SLOW_MODULE = textwrap.dedent(
     """
+    import logging
     import anyio
     from starlette.applications import Starlette
     from starlette.responses import PlainTextResponse
@@ -138,6 +139,7 @@ SLOW_MODULE = textwrap.dedent(
     from pywatt.server import serve_module
 
     async def slow(request):
+        logging.getLogger("slow").warning("slow request started")
         await anyio.sleep(1.5)
         return PlainTextResponse("finished")
 
@@ -158,7 +160,7 @@ async def test_request_in_flight_finishes_before_shutdown_exit(tmp_path):
 
         async with anyio.create_task_group() as tg:
             tg.start_soon(request)
-            await anyio.sleep(0.5)  # the request is in flight now
+            await handle.wait_log("slow request started", timeout=30)  # in flight now
             code = await handle.stop(timeout=10)
         assert result["resp"].status == 200
         assert result["resp"].body == b"finished"
