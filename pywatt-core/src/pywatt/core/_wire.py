@@ -22,7 +22,6 @@ __all__ = [
     "WireBytes",
     "dumps",
     "encode",
-    "error_body",
     "fix_floats",
     "format_float",
     "json_value",
@@ -153,8 +152,3 @@ class _BytesMarker:
 
 JsonValue = Annotated[Any, _JsonValueMarker]
 WireBytes = Annotated[bytes, _BytesMarker]
-
-
-def error_body(message: str) -> bytes:
-    """The JSON error body a module answers with: the Rust SDK's ``ApiResponse`` error shape."""
-    return dumps({"status": "error", "data": None, "message": message})

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
 import anyio
 from anyio.abc import TaskGroup
 
+from pywatt.core._bodies import error_body
 from pywatt.core._lines import DEFAULT_MAX_LINE
-from pywatt.core._wire import error_body
 from pywatt.core.config import AppConfig
 from pywatt.core.errors import ConfigError, InitError, PyWattError
 from pywatt.core.lifecycle import (

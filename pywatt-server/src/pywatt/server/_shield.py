@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from pywatt.core._wire import error_body
+from pywatt.core._bodies import error_body
 from pywatt.core.serving import HttpExchangeResponse
 from pywatt.server._types import ASGIApp, Message, Receive, Scope, Send
 
