@@ -26,19 +26,29 @@ TEST_EXTRAS = {
     "auth": "[starlette,flask]",
 }
 # First-party distributions a distribution depends on, installed from their folders.
-# pywatt-comm's resilience policies run the proxy backends' policy tests (test-only for data).
-TEST_LOCAL_DEPS: dict[str, list[str]] = {"models": ["./pywatt-data"], "data": ["./pywatt-comm"]}
+# Tests that run modules as subprocesses need the dev orchestrator, which ships in pywatt-cli
+# (it depends on pywatt-data, which is not on an index either). pywatt-comm's resilience
+# policies run the proxy backends' policy tests (test-only for data).
+DEV_ORCHESTRATOR = ["./pywatt-data", "./pywatt-cli"]
+TEST_LOCAL_DEPS: dict[str, list[str]] = {
+    "models": DEV_ORCHESTRATOR,
+    "comm": DEV_ORCHESTRATOR,
+    "data": ["./pywatt-cli", "./pywatt-comm"],
+    "auth": DEV_ORCHESTRATOR,
+    "server": DEV_ORCHESTRATOR,
+    "cli": ["./pywatt-data"],
+}
 TEST_EXTRA_DEPS: dict[str, list[str]] = {
-    # msgpack only reads the reference renderings among the protocol vectors; httpx is the
-    # orchestrator's optional socket client, whose path is tested next to its fallback.
-    "core": ["msgpack>=1.0.7", "httpx>=0.27", "trustme>=1.1"],
+    # msgpack only reads the reference renderings among the protocol vectors.
+    "core": ["msgpack>=1.0.7"],
     # Certificates for the TLS channel tests are made at test time.
     "comm": ["trustme>=1.1"],
     "server": ["httpx>=0.27", "fastapi>=0.110"],
     # Real module processes serve the protected apps: pywatt-server is a test-only dependency.
     "auth": ["./pywatt-server[starlette,flask]", "httpx>=0.27", "fastapi>=0.110"],
     # The generated pyproject files are read with tomllib, which Python 3.10 lacks.
-    "cli": ['tomli>=2; python_version < "3.11"'],
+    # TLS tests of the dev orchestrator make certificates at test time.
+    "cli": ["trustme>=1.1", 'tomli>=2; python_version < "3.11"'],
 }
 # Third-party plugins written from the plugin-author docs alone, one per contract; each runs its
 # kit in `integration` and is type-checked against the contracts in `typecheck`.
@@ -112,8 +122,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """Type-check every distribution's src with mypy --strict."""
-    # pytest and httpx: imported by pywatt-core's test helpers and its optional socket client;
-    # fastapi: pywatt-auth's FastAPI dependency.
+    # pytest: imported by the test helpers and kits; fastapi: pywatt-auth's FastAPI dependency.
     session.install(*ALL_INSTALL, "mypy>=1.10", "pytest>=8", "httpx>=0.27", "fastapi>=0.110")
     srcs = [f"pywatt-{d}/src" for d in DISTS]
     session.run("mypy", *srcs, env={"MYPYPATH": os.pathsep.join(srcs)})

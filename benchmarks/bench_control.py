@@ -51,7 +51,7 @@ def pywatt_child(count: int) -> list[float]:
     import anyio
 
     from pywatt.core._stdio import FdSink, FdSource
-    from pywatt.core.channel import ControlChannel
+    from pywatt.core.control import ControlChannel
     from pywatt.core.secrets import CacheMode, SecretClient
 
     async def main() -> list[float]:

@@ -32,7 +32,7 @@ from typing import Any
 import anyio
 from _results import record
 
-from pywatt.core.orchestrator import ModuleSpec, Orchestrator, SecretSource
+from pywatt.cli.orchestrator import ModuleSpec, Orchestrator, SecretSource
 from pywatt.core.serving import HttpExchangeRequest
 from pywatt.server import StarletteAdapter
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from pywatt.core.orchestrator import ModuleLog, ModuleSpec, Orchestrator
+from pywatt.cli.orchestrator import ModuleLog, ModuleSpec, Orchestrator
 
 MODULES = Path(__file__).with_name("modules")
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from pywatt.core.orchestrator import (
+from pywatt.cli.orchestrator import (
     ModuleCrashed,
     ModuleLog,
     ModuleSpec,

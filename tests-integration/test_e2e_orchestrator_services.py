@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from pywatt.cli.orchestrator import ServiceBackends
 from pywatt.core.messages import ServiceOperation, ServiceRequest
-from pywatt.core.orchestrator import ServiceBackends
 
 pytestmark = pytest.mark.anyio
 

@@ -20,7 +20,7 @@ import textwrap
 import anyio
 import pytest
 
-from pywatt.core.orchestrator import ModuleSpec, Orchestrator
+from pywatt.cli.orchestrator import ModuleSpec, Orchestrator
 
 pytestmark = pytest.mark.anyio
 

@@ -14,7 +14,7 @@ import textwrap
 
 import pytest
 
-from pywatt.core.orchestrator import ModuleSpec, Orchestrator, SecretSource
+from pywatt.cli.orchestrator import ModuleSpec, Orchestrator, SecretSource
 
 pytestmark = pytest.mark.anyio
 
@@ -25,7 +25,8 @@ SERVER_EXAMPLE = textwrap.dedent(
     """
     import anyio
     from pywatt.core import EndpointInfo
-    from pywatt.server import ServeOptions, serve_module_async
+    from pywatt.core import PyWattModule
+    from pywatt.server import ServeOptions
 
     def build_state(config, secrets):
         return {
@@ -49,14 +50,14 @@ SERVER_EXAMPLE = textwrap.dedent(
         return router
 
     async def main():
-        code = await serve_module_async(
+        module = PyWattModule(
             build_router,
             secrets=["DATABASE_URL"],
             endpoints=[EndpointInfo(path="/health", methods=["GET"], auth=None)],
-            state_builder=build_state,
-            framework="fastapi",
-            options=ServeOptions(bind_http=True),
+            state=build_state,
+            options=ServeOptions(bind_http=True, framework="fastapi"),
         )
+        code = await module.serve_async()
         raise SystemExit(code)
 
     anyio.run(main)

@@ -14,7 +14,7 @@ import textwrap
 
 import pytest
 
-from pywatt.core.orchestrator import ModuleSpec, Orchestrator
+from pywatt.cli.orchestrator import ModuleSpec, Orchestrator
 
 pytestmark = pytest.mark.anyio
 

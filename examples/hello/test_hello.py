@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pywatt.core.orchestrator import ModuleHandle
+from pywatt.cli.orchestrator import ModuleHandle
 
 HELLO = Path(__file__).with_name("hello.py")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pywatt.core.orchestrator import ModuleHandle
+from pywatt.cli.orchestrator import ModuleHandle
 
 NOTES = Path(__file__).with_name("notes.py")
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import anyio
 import pytest
 
+from pywatt.cli.orchestrator import ModuleSpec, Orchestrator
 from pywatt.core.brokers import Delivery, SubscribeOptions, broker_for_url
-from pywatt.core.orchestrator import ModuleSpec, Orchestrator
 from pywatt.core.testing import require_server
 
 HERE = Path(__file__).parent

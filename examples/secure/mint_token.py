@@ -12,7 +12,7 @@ from pathlib import Path
 from joserfc.jwk import OctKey
 
 from pywatt.auth.testing import mint
-from pywatt.core.orchestrator.secrets import parse_dotenv
+from pywatt.cli.orchestrator.secret_source import parse_dotenv
 
 
 def main() -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from pywatt.core.orchestrator import ModuleHandle
-from pywatt.core.orchestrator.secrets import parse_dotenv
+from pywatt.cli.orchestrator import ModuleHandle
+from pywatt.cli.orchestrator.secret_source import parse_dotenv
 
 HERE = Path(__file__).parent
 SECRET = parse_dotenv((HERE / ".env").read_text())["JWT_SECRET"]

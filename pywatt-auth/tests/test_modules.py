@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pywatt.auth.testing import mint
-from pywatt.core.orchestrator import ModuleLog, ModuleSpec, Orchestrator, SecretSource
+from pywatt.cli.orchestrator import ModuleLog, ModuleSpec, Orchestrator, SecretSource
 
 from .conftest import AUDIENCE, ISSUER, attack_cases, good_claims
 
@@ -147,7 +147,7 @@ async def test_rotation_mid_traffic_honours_the_overlap(framework):
 
 
 async def test_announcing_auth_that_nothing_enforces_fails_startup():
-    from pywatt.core.orchestrator import ModuleStartError
+    from pywatt.cli.orchestrator import ModuleStartError
 
     logs: list[ModuleLog] = []
     async with Orchestrator(SecretSource(), log_sink=logs.append) as orch:

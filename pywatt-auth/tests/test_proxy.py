@@ -12,9 +12,9 @@ from joserfc.jwk import OctKey
 from pywatt.auth import JwtSettings, ProxyAuthenticator
 from pywatt.auth.authenticators import Credentials
 from pywatt.auth.testing import check_authenticator, mint
-from pywatt.core.orchestrator import ModuleLog, ModuleSpec, Orchestrator, SecretSource
-from pywatt.core.orchestrator.services import ServiceBackends
-from pywatt.core.testing.loopback import service_loopback
+from pywatt.cli.orchestrator import ModuleLog, ModuleSpec, Orchestrator, SecretSource
+from pywatt.cli.orchestrator.loopback import service_loopback
+from pywatt.cli.orchestrator.service_backends import ServiceBackends
 
 MODULES = Path(__file__).with_name("modules")
 SECRET = "s" * 40

@@ -11,7 +11,7 @@ import httpx
 import pytest
 import uvicorn
 
-from pywatt.cli.proxy import HttpForwarder, IpcForwarder, ProxyApp
+from pywatt.cli.gateway import HttpForwarder, IpcForwarder, ProxyApp
 from pywatt.core.errors import ChannelClosedError
 
 pytestmark = pytest.mark.anyio
@@ -244,7 +244,7 @@ async def test_http_forwarder_refused_connection_is_502():
 
 
 def test_http_forwarder_needs_a_socket():
-    from pywatt.cli.proxy import ForwardError
+    from pywatt.cli.gateway import ForwardError
 
     with pytest.raises(ForwardError, match="serves no HTTP socket"):
         HttpForwarder(FakeHandle("ipc-only", http_address=None))

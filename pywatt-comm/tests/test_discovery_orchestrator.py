@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from pywatt.core.orchestrator import ModuleLog, ModuleSpec, Orchestrator
+from pywatt.cli.orchestrator import ModuleLog, ModuleSpec, Orchestrator
 
 pytestmark = pytest.mark.anyio
 

@@ -10,7 +10,7 @@ import textwrap
 import anyio
 import pytest
 
-from pywatt.core.orchestrator import ModuleLog, ModuleSpec, Orchestrator
+from pywatt.cli.orchestrator import ModuleLog, ModuleSpec, Orchestrator
 
 pytestmark = pytest.mark.anyio
 

@@ -13,8 +13,8 @@ import anyio
 import pytest
 import trustme
 
+from pywatt.cli.orchestrator import ModuleLog, ModuleSpec, Orchestrator, SecretSource
 from pywatt.core.errors import ModuleStartError
-from pywatt.core.orchestrator import ModuleLog, ModuleSpec, Orchestrator, SecretSource
 from pywatt.core.tls import (
     TLS_CA_SECRET,
     TLS_CLIENT_CERT_SECRET,

@@ -80,6 +80,23 @@ async def test_state_builder_gets_config_and_secrets(plugins):
         assert seen == {"module": "test-module"}
 
 
+async def test_the_state_builder_finds_the_running_module_and_its_services(plugins):
+    # Proxy backends opened while the state is built locate their client this way.
+    from pywatt.core.module import current_module
+    from pywatt.core.service_client import ServiceClient, current_service_client
+
+    def build(config, secrets):
+        return {"module": current_module().config.module_id, "client": current_service_client()}
+
+    module = no_app_module(state=build)
+    async with ScriptedOrchestrator(module, plugins=plugins) as orch:
+        await orch.expect("announce")
+        ctx = await orch.context()
+        assert ctx.state.user["module"] == "test-module"
+        assert isinstance(ctx.state.user["client"], ServiceClient)
+        assert ctx.state.user["client"] is ctx.state.services
+
+
 async def test_bad_lines_are_skipped_and_module_keeps_serving(plugins, caplog):
     module = no_app_module()
     async with ScriptedOrchestrator(module, plugins=plugins) as orch:

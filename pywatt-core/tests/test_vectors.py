@@ -13,7 +13,7 @@ import pytest
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from pywatt.core import messages as m
-from pywatt.core import services
+from pywatt.core import service_models as services
 from pywatt.core._wire import dumps
 from pywatt.core.envelope import (
     EncodedMessage,

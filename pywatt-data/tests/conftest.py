@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pywatt.core.orchestrator.services import ServiceBackends
+from pywatt.cli.orchestrator.service_backends import ServiceBackends
 from pywatt.core.plugins import Plugins, build_plugins
 from pywatt.core.testing import require_server
 from pywatt.data import Cache, Database, open_cache, open_database
@@ -90,7 +90,7 @@ async def serving(flavor: DbFlavor) -> AsyncIterator[ServiceBackends | None]:
     if flavor.name != "proxy":
         yield None
         return
-    from pywatt.core.testing.loopback import service_loopback
+    from pywatt.cli.orchestrator.loopback import service_loopback
 
     backends = ServiceBackends(database_url=flavor.served_url)
     try:
@@ -187,7 +187,7 @@ async def our_caches(
     opened: list[Cache] = []
     if cache_backend == "proxy":
         # The orchestrator's own cache, reached through real service_request/operation lines.
-        from pywatt.core.testing.loopback import service_loopback
+        from pywatt.cli.orchestrator.loopback import service_loopback
         from pywatt.data.cache.proxy import ProxyCache
 
         async with service_loopback() as client:

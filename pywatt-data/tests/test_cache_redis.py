@@ -165,8 +165,8 @@ async def test_increments_under_connection_kills_count_once_or_say_unknown(raw):
 
 async def test_proxy_increments_under_connection_kills_count_once_or_say_unknown(raw):
     """The same through the dev orchestrator, whose cache is Redis (issue: 201 for 200)."""
-    from pywatt.core.orchestrator.services import ServiceBackends
-    from pywatt.core.testing.loopback import service_loopback
+    from pywatt.cli.orchestrator.loopback import service_loopback
+    from pywatt.cli.orchestrator.service_backends import ServiceBackends
     from pywatt.data.cache.proxy import ProxyCache
 
     name = f"pwtest-{uuid.uuid4().hex[:12]}"

@@ -15,9 +15,9 @@ from typing import Any
 import anyio
 import pytest
 
+from pywatt.cli.orchestrator.loopback import service_loopback
 from pywatt.comm import CircuitBreaker, Policy, Retry
 from pywatt.core.messages import ServiceOperation
-from pywatt.core.testing.loopback import service_loopback
 from pywatt.data._policy import SERVICE_POLICIES_ENV, policy_from_env
 from pywatt.data.cache.proxy import ProxyCache
 from pywatt.data.database.proxy import ProxyDatabase

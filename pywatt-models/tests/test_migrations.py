@@ -118,7 +118,7 @@ async def test_migrations_on_each_server(db: Database, prefix: str):
 @pytest.fixture
 async def proxy_db(plugins: Plugins, prefix: str) -> AsyncIterator[Database]:
     """The dev orchestrator's own SQLite, reached through service operations."""
-    from pywatt.core.testing.loopback import service_loopback
+    from pywatt.cli.orchestrator.loopback import service_loopback
     from pywatt.data import open_database
 
     async with (

@@ -11,8 +11,8 @@ import textwrap
 
 import pytest
 
+from pywatt.cli.orchestrator import ModuleSpec, Orchestrator, SecretSource
 from pywatt.core.errors import ServerError
-from pywatt.core.orchestrator import ModuleSpec, Orchestrator, SecretSource
 from pywatt.core.plugins import build_plugins
 from pywatt.server import select_adapter
 

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from pywatt.core.orchestrator import ModuleSpec, Orchestrator, SecretSource
+from pywatt.cli.orchestrator import ModuleSpec, Orchestrator, SecretSource
 
 pytestmark = pytest.mark.anyio
 

@@ -15,7 +15,7 @@ PROGRAM = textwrap.dedent(
     from starlette.applications import Starlette
     from starlette.responses import PlainTextResponse
     from starlette.routing import Route
-    from pywatt.server import serve_module_async
+    from pywatt.core import PyWattModule
 
     async def ping(request):
         return PlainTextResponse("pong")
@@ -31,7 +31,8 @@ PROGRAM = textwrap.dedent(
 
         async with anyio.create_task_group() as tg:
             tg.start_soon(ticker)
-            code = await serve_module_async(lambda state: Starlette(routes=[Route("/ping", ping)]))
+            module = PyWattModule(lambda state: Starlette(routes=[Route("/ping", ping)]))
+            code = await module.serve_async()
             before = ticks
             await anyio.sleep(0.3)  # the program, not the module, decides when to end
             print(f"program after module: code={code} still_ticking={ticks > before}")
@@ -50,7 +51,7 @@ REQUEST = (
 )
 
 
-def test_serve_module_async_returns_and_the_program_keeps_running(tmp_path):
+def test_serve_async_returns_and_the_program_keeps_running(tmp_path):
     script = tmp_path / "embedded.py"
     script.write_text(PROGRAM)
     env = {**os.environ, "PYWATT_LOAD_PLUGINS": "core,server", "PYWATT_MODULE_ID": "embedded"}

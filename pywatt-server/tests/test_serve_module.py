@@ -14,7 +14,7 @@ import anyio
 import httpx
 import pytest
 
-from pywatt.core.orchestrator import ModuleSpec, Orchestrator, SecretSource
+from pywatt.cli.orchestrator import ModuleSpec, Orchestrator, SecretSource
 
 pytestmark = pytest.mark.anyio
 

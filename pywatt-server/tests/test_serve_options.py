@@ -15,9 +15,10 @@ from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
+from pywatt.core import PyWattModule
 from pywatt.core.plugins import build_plugins
 from pywatt.core.testing import DEFAULT_INIT, ScriptedOrchestrator
-from pywatt.server import ServeOptions, build_module
+from pywatt.server import ServeOptions
 
 pytestmark = pytest.mark.anyio
 
@@ -49,7 +50,7 @@ async def get(address: str, path: str) -> httpx.Response:
 async def test_assigned_port_is_bound_before_announce(plugins):
     port = free_port()
     init = dict(DEFAULT_INIT, listen=f"127.0.0.1:{port}")
-    async with ScriptedOrchestrator(build_module(app_factory), init=init, plugins=plugins) as o:
+    async with ScriptedOrchestrator(PyWattModule(app_factory), init=init, plugins=plugins) as o:
         announce = await o.expect("announce")
         # Bound before announcing: the very first request after announce succeeds.
         assert announce["listen"] == f"127.0.0.1:{port}"
@@ -65,7 +66,7 @@ async def test_assigned_port_is_bound_before_announce(plugins):
 
 
 async def test_port_zero_announces_the_bound_port(plugins):
-    async with ScriptedOrchestrator(build_module(app_factory), plugins=plugins) as o:
+    async with ScriptedOrchestrator(PyWattModule(app_factory), plugins=plugins) as o:
         announce = await o.expect("announce")
         host, port = announce["listen"].rsplit(":", 1)
         assert host == "127.0.0.1"
@@ -75,7 +76,7 @@ async def test_port_zero_announces_the_bound_port(plugins):
 
 async def test_specific_port_overrides_listen(plugins):
     port = free_port()
-    module = build_module(app_factory, options=ServeOptions(specific_port=port))
+    module = PyWattModule(app_factory, options=ServeOptions(specific_port=port))
     async with ScriptedOrchestrator(module, plugins=plugins) as o:
         announce = await o.expect("announce")
         assert announce["listen"] == f"127.0.0.1:{port}"
@@ -84,7 +85,7 @@ async def test_specific_port_overrides_listen(plugins):
 
 async def test_negotiated_port(plugins):
     port = free_port()
-    module = build_module(app_factory, options=ServeOptions(negotiate_port=True))
+    module = PyWattModule(app_factory, options=ServeOptions(negotiate_port=True))
     async with ScriptedOrchestrator(module, plugins=plugins) as o:
         request = await o.expect("port_request")
         assert request["specific_port"] is None
@@ -105,7 +106,7 @@ async def test_negotiated_port(plugins):
 async def test_ipc_only_binds_nothing_and_still_answers_over_stdio(plugins):
     port = free_port()
     init = dict(DEFAULT_INIT, listen=f"127.0.0.1:{port}")
-    module = build_module(app_factory, options=ServeOptions(bind_http=False))
+    module = PyWattModule(app_factory, options=ServeOptions(bind_http=False))
     async with ScriptedOrchestrator(module, init=init, plugins=plugins) as o:
         announce = await o.expect("announce")
         assert announce["listen"] == f"127.0.0.1:{port}"
@@ -123,7 +124,7 @@ async def test_ipc_only_binds_nothing_and_still_answers_over_stdio(plugins):
 async def test_unix_listen_path(plugins, tmp_path):
     path = str(tmp_path / "module.sock")
     init = dict(DEFAULT_INIT, listen=path)
-    async with ScriptedOrchestrator(build_module(app_factory), init=init, plugins=plugins) as o:
+    async with ScriptedOrchestrator(PyWattModule(app_factory), init=init, plugins=plugins) as o:
         announce = await o.expect("announce")
         assert announce["listen"] == path
         transport = httpx.AsyncHTTPTransport(uds=path)
@@ -132,7 +133,7 @@ async def test_unix_listen_path(plugins, tmp_path):
 
 
 async def test_unknown_framework_name_lists_installed(plugins, caplog):
-    module = build_module(app_factory, framework="django")
+    module = PyWattModule(app_factory, options=ServeOptions(framework="django"))
     async with ScriptedOrchestrator(module, plugins=plugins) as o:
         assert await o.wait_exit() == 1
     assert "no server adapter 'django'; installed: fastapi, flask, starlette" in caplog.text

@@ -29,7 +29,7 @@ from pywatt.auth.errors import AuthConfigError, AuthUnavailableError, TokenRejec
 if TYPE_CHECKING:
     from pywatt.auth.keys import Clock
     from pywatt.auth.settings import JwtSettings
-    from pywatt.core.proxy import ServiceClient
+    from pywatt.core.service_client import ServiceClient
 
 __all__ = ["ProxyAuthenticator", "rejection_from_message"]
 
@@ -83,7 +83,7 @@ class ProxyAuthenticator:
 
     def _service_client(self) -> ServiceClient:
         if self._client is None:
-            from pywatt.core.proxy import current_service_client
+            from pywatt.core.service_client import current_service_client
 
             try:
                 self._client = current_service_client()

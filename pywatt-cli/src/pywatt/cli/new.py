@@ -38,7 +38,7 @@ BROKERS = ("memory", "nats", "redis")
 KINDS = ("cache", "database", "encoder", "adapter", "authenticator", "command", "broker")
 
 #: Where the pytest fixtures' handle type lives; one place to change if it moves.
-ORCHESTRATOR_MODULE = "pywatt.core.orchestrator"
+ORCHESTRATOR_MODULE = "pywatt.cli.orchestrator"
 
 #: Short enough that file, class and module names keep generated lines within 100 columns.
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,23}$")

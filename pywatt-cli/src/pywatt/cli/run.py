@@ -26,8 +26,8 @@ if TYPE_CHECKING:
     import uvicorn
     from anyio.abc import TaskGroup
 
-    from pywatt.cli.proxy import Forwarder, ProxyApp
-    from pywatt.core.orchestrator import ModuleHandle, ModuleSpec, Orchestrator, SecretSource
+    from pywatt.cli.gateway import Forwarder, ProxyApp
+    from pywatt.cli.orchestrator import ModuleHandle, ModuleSpec, Orchestrator, SecretSource
 
 __all__ = [
     "RunPlan",
@@ -149,7 +149,7 @@ def check_broker(plan: RunPlan) -> None:
 
 
 def _secret_source(plan: RunPlan) -> SecretSource:
-    from pywatt.core.orchestrator import SecretSource
+    from pywatt.cli.orchestrator import SecretSource
 
     layers = [SecretSource.from_dict(plan.env)]
     if plan.secrets_file is not None:
@@ -158,7 +158,7 @@ def _secret_source(plan: RunPlan) -> SecretSource:
 
 
 def _spec(plan: RunPlan, target: Target) -> ModuleSpec:
-    from pywatt.core.orchestrator import ModuleSpec
+    from pywatt.cli.orchestrator import ModuleSpec
 
     return ModuleSpec(
         command=list(target.command),
@@ -224,7 +224,7 @@ class Session:
     # -- modules --------------------------------------------------------------------------
 
     def _forwarder(self, handle: ModuleHandle) -> Forwarder:
-        from pywatt.cli.proxy import HttpForwarder, IpcForwarder
+        from pywatt.cli.gateway import HttpForwarder, IpcForwarder
 
         if self.plan.via == "http":
             return HttpForwarder(handle)
@@ -271,7 +271,7 @@ class Session:
     async def serve(self, tg: TaskGroup, sock: socket.socket) -> None:
         import uvicorn
 
-        from pywatt.cli.proxy import ProxyApp
+        from pywatt.cli.gateway import ProxyApp
         from pywatt.core.errors import ServerError
 
         app = ProxyApp(self.routes, base_url=self.base_url)
@@ -392,8 +392,8 @@ async def _watch_signals(session: Session, startup: anyio.CancelScope) -> None:
 
 async def run_session(plan: RunPlan, echo: Callable[[str], None]) -> int:
     """Start every module, serve the proxy until a signal, then stop modules gracefully."""
+    from pywatt.cli.orchestrator import Orchestrator
     from pywatt.core.errors import PyWattError
-    from pywatt.core.orchestrator import Orchestrator
 
     session = Session(plan, echo)
     try:

@@ -34,7 +34,9 @@ __all__ = ["DISCOVERY_ADDRESS_ENV", "ConnectionConfig", "RequestConnection"]
 logger = logging.getLogger("pywatt.comm.connection")
 
 #: Where the pywatt dev orchestrator tells each module its discovery/registration address.
-DISCOVERY_ADDRESS_ENV = "PYWATT_DISCOVERY_ADDRESS"  # as in pywatt.core.orchestrator.discovery
+DISCOVERY_ADDRESS_ENV = (
+    "PYWATT_DISCOVERY_ADDRESS"  # as in pywatt.cli.orchestrator._discovery_registry
+)
 
 
 @dataclass(frozen=True)

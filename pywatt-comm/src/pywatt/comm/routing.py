@@ -24,6 +24,7 @@ import anyio
 
 from pywatt.comm.metrics import LatencyHistogram
 from pywatt.comm.resilience import route_policies_from_env
+from pywatt.core._reply import PendingReplies
 from pywatt.core.envelope import (
     EncodedMessage,
     EncodingFormat,
@@ -39,7 +40,12 @@ from pywatt.core.errors import (
     ProtocolError,
     RouteTimeoutError,
 )
-from pywatt.core.messages import RoutedModuleMessage, RoutedModuleResponse, RouteToModule
+from pywatt.core.messages import (
+    REPLY_ENDPOINT,
+    RoutedModuleMessage,
+    RoutedModuleResponse,
+    RouteToModule,
+)
 from pywatt.core.telemetry import get_tracing
 
 if TYPE_CHECKING:
@@ -51,8 +57,6 @@ __all__ = ["REPLY_ENDPOINT", "RoutedHandler", "Router", "router"]
 
 logger = logging.getLogger("pywatt.comm.routing")
 
-#: ``target_endpoint`` of a reply sent by the pywatt reply extension.
-REPLY_ENDPOINT = "__pywatt_reply__"
 
 #: ``handler(source_module_id, original_request_id, payload)``; may be async; a non-None
 #: result is sent back through the reply extension.
@@ -60,21 +64,12 @@ RoutedHandler = Callable[[str, uuid.UUID, Any], Any]
 Sender = Callable[[RouteToModule], Awaitable[None]]
 
 
-class _Pending:
-    __slots__ = ("done", "error", "value")
-
-    def __init__(self) -> None:
-        self.done = anyio.Event()
-        self.value: Any = None
-        self.error: BaseException | None = None
-
-
 class Router:
     """Pending routed requests and routed-message handlers of one channel."""
 
     def __init__(self, send: Sender) -> None:
         self._send = send
-        self._pending: dict[uuid.UUID, _Pending] = {}
+        self._replies: PendingReplies[uuid.UUID] = PendingReplies()
         self._handlers: dict[str | None, RoutedHandler] = {}
         #: Seconds from sending each request to its response (or its failure).
         self.latency = LatencyHistogram()
@@ -86,7 +81,7 @@ class Router:
 
     @property
     def pending(self) -> int:
-        return len(self._pending)
+        return len(self._replies)
 
     async def route(
         self,
@@ -151,12 +146,10 @@ class Router:
             request_id=request_id,
             payload=payload,
         )
-        pending = self._pending[request_id] = _Pending()
         start = time.perf_counter()
         try:
             with anyio.fail_after(timeout):
-                await self._send(msg)
-                await pending.done.wait()
+                return await self._replies.request(request_id, lambda: self._send(msg), None)
         except TimeoutError:
             self.errors += 1
             raise RouteTimeoutError(
@@ -166,21 +159,14 @@ class Router:
             self.errors += 1
             raise
         finally:
-            self._pending.pop(request_id, None)
             self.latency.observe(time.perf_counter() - start)
-        if pending.error is not None:
-            if isinstance(pending.error, ChannelError):
-                self.errors += 1
-            raise pending.error
-        return pending.value
 
     def on_routed(self, source_module_id: str | None, handler: RoutedHandler) -> None:
         """Handle routed messages from ``source_module_id`` (None = any source without one)."""
         self._handlers[source_module_id] = handler
 
     def resolve(self, msg: RoutedModuleResponse) -> None:
-        pending = self._pending.get(msg.request_id)
-        if pending is None:
+        if not self._replies.waiting(msg.request_id):
             logger.warning(
                 "dropping routed response for unknown or expired request %s from %s",
                 msg.request_id,
@@ -188,19 +174,20 @@ class Router:
             )
             return
         try:
-            pending.value = json.loads(msg.payload.to_json_bytes())
+            value = json.loads(msg.payload.to_json_bytes())
         except (ValueError, ProtocolError) as exc:
-            pending.error = MessageDecodeError(
-                f"routed response from {msg.source_module_id!r} is not JSON: {exc}"
+            self._replies.fail(
+                msg.request_id,
+                MessageDecodeError(
+                    f"routed response from {msg.source_module_id!r} is not JSON: {exc}"
+                ),
             )
-        pending.done.set()
+            return
+        self._replies.resolve(msg.request_id, value)
 
     def fail_all(self, reason: str) -> None:
         """Fail every waiting ``route`` call: their connection is gone."""
-        for pending in self._pending.values():
-            if not pending.done.is_set():
-                pending.error = ChannelClosedError(reason)
-                pending.done.set()
+        self._replies.fail_all(ChannelClosedError(reason))
 
     async def deliver(self, msg: RoutedModuleMessage) -> None:
         """Run the handler for one routed message; send its result with the reply extension."""

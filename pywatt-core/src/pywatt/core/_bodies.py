@@ -1,4 +1,5 @@
-"""HTTP bodies on the wire (``Vec<u8>`` as a JSON integer array), without an int per byte.
+"""HTTP bodies on the wire (``Vec<u8>`` as a JSON integer array), without an int per byte;
+and the one JSON error body a module answers with.
 
 Parsing a large body the generic way builds a Python list of one int per byte (about 8 bytes
 of pointer per body byte) before ``bytes`` is made of it; rendering it builds such a list too.
@@ -13,7 +14,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-__all__ = ["FAST_PATH_MIN", "SENTINEL", "parse_octets", "render_octets", "split_body"]
+__all__ = [
+    "FAST_PATH_MIN",
+    "SENTINEL",
+    "error_body",
+    "parse_octets",
+    "render_octets",
+    "split_body",
+]
 
 #: Lines shorter than this take the generic path, which is exact and fast enough for them.
 FAST_PATH_MIN = 64 * 1024
@@ -90,3 +98,9 @@ def render_octets(body: bytes | bytearray | memoryview, out: bytearray) -> None:
             out += b","
         out += b",".join(map(_DECIMAL.__getitem__, view[start : start + _SLICE]))
     out += b"]"
+
+
+def error_body(message: str) -> bytes:
+    """The JSON error body a module answers with: the Rust SDK's ``ApiResponse`` error shape."""
+    body = {"status": "error", "data": None, "message": message}
+    return json.dumps(body, separators=(",", ":")).encode()

@@ -1,15 +1,22 @@
-"""A one-shot reply slot that a reader task fills and a requester awaits (both sides)."""
+"""Request/reply: a one-shot reply slot, and the table of requests awaiting their reply.
+
+:class:`PendingReplies` is the one request/reply primitive. The control channel files its
+secrets, ports and service calls there, pywatt-comm its routed requests, and the dev
+orchestrator its HTTP exchanges and rotations.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Generic, TypeVar
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Any, Generic, TypeVar
 
 import anyio
 
-__all__ = ["Reply", "wait_any"]
+__all__ = ["PendingReplies", "Reply", "wait_any"]
 
 T = TypeVar("T")
+K = TypeVar("K", bound=Hashable)
 
 
 class Reply(Generic[T]):
@@ -72,6 +79,67 @@ class Reply(Generic[T]):
 
     def _expire(self) -> None:
         self.fail(TimeoutError("no reply in time"))
+
+
+class PendingReplies(Generic[K]):
+    """Requests awaiting a reply, filed under the key their reply will carry.
+
+    Several requesters may wait on one key (two tasks asking for the same secret); a reply
+    wakes them all.
+    """
+
+    __slots__ = ("_slots",)
+
+    def __init__(self) -> None:
+        self._slots: dict[K, list[Reply[Any]]] = {}
+
+    def __len__(self) -> int:
+        return len(self._slots)
+
+    def waiting_keys(self) -> list[K]:
+        return list(self._slots)
+
+    def waiting(self, key: K) -> bool:
+        return key in self._slots
+
+    async def request(
+        self, key: K, send: Callable[[], Awaitable[object]] | None, timeout: float | None
+    ) -> Any:
+        """File a slot under ``key``, run ``send``, and wait for the reply.
+
+        The slot is filed before ``send`` runs, so a reply that comes at once is not lost.
+
+        :raises TimeoutError: no reply within ``timeout`` seconds.
+        """
+        slot: Reply[Any] = Reply()
+        self._slots.setdefault(key, []).append(slot)
+        try:
+            if send is not None:
+                await send()
+            return await slot.wait(timeout)
+        finally:
+            slots = self._slots.get(key)
+            if slots is not None and slot in slots:
+                slots.remove(slot)
+                if not slots:
+                    del self._slots[key]
+
+    def resolve(self, key: K, value: object) -> bool:
+        """Hand ``value`` to every request waiting on ``key``; False when none waits."""
+        slots = self._slots.pop(key, [])
+        for slot in slots:
+            slot.resolve(value)
+        return bool(slots)
+
+    def fail(self, key: K, error: BaseException) -> bool:
+        slots = self._slots.pop(key, [])
+        for slot in slots:
+            slot.fail(error)
+        return bool(slots)
+
+    def fail_all(self, error: BaseException) -> None:
+        for key in list(self._slots):
+            self.fail(key, error)
 
 
 def _asyncio_loop() -> asyncio.AbstractEventLoop | None:

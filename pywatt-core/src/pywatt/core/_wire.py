@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import GetCoreSchemaHandler
-from pydantic_core import core_schema, to_json
+from pydantic_core import PydanticSerializationError, core_schema, to_json
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 __all__ = [
     "JsonValue",
     "WireBytes",
     "dumps",
+    "encode",
     "fix_floats",
     "format_float",
     "json_value",
@@ -78,6 +82,21 @@ def fix_floats(data: bytes) -> bytes:
 def dumps(value: Any) -> bytes:
     """Compact serde-compatible JSON of a plain value, keeping dict order as given."""
     return fix_floats(to_json(value))
+
+
+def encode(msg: BaseModel) -> bytes:
+    """Exact wire bytes of one message, without the trailing newline.
+
+    Only models marked ``__wire_values__`` (they carry ``serde_json::Value`` fields) can
+    hold a float, so only they pay for the float rewrite.
+    """
+    try:
+        data: bytes = type(msg).__pydantic_serializer__.to_json(msg)
+    except PydanticSerializationError as exc:
+        from pywatt.core.errors import MessageEncodeError
+
+        raise MessageEncodeError(f"cannot encode {type(msg).__name__}: {exc}") from exc
+    return fix_floats(data) if getattr(msg, "__wire_values__", False) else data
 
 
 def json_value(value: Any) -> Any:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from pydantic_core import PydanticSerializationError
 
-from pywatt.core._wire import WireBytes, dumps, fix_floats, json_value
+from pywatt.core._wire import WireBytes, dumps, encode, fix_floats, json_value
 from pywatt.core.errors import (
     FrameError,
     MessageDecodeError,
@@ -133,8 +133,6 @@ def encode_envelope(
 ) -> bytes:
     """Wrap ``content`` (a wire model or a plain JSON value) as ``Message<T>`` bytes."""
     if isinstance(content, BaseModel):
-        from pywatt.core.messages import encode
-
         body = encode(content)
     else:
         try:

@@ -13,7 +13,7 @@ import re
 import secrets
 import uuid
 from collections.abc import Callable, Iterator
-from typing import Annotated, Any, Generic, Literal, TypeVar, Union
+from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, Union
 
 from pydantic import (
     BaseModel,
@@ -35,7 +35,7 @@ from pywatt.core._bodies import (
     sentinel_at,
     split_body,
 )
-from pywatt.core._wire import JsonValue, WireBytes, fix_floats
+from pywatt.core._wire import JsonValue, WireBytes, encode
 from pywatt.core.addresses import ListenAddress, SocketAddr, parse_listen_address
 from pywatt.core.envelope import EncodedMessage
 from pywatt.core.errors import (
@@ -46,6 +46,7 @@ from pywatt.core.errors import (
 )
 
 __all__ = [
+    "REPLY_ENDPOINT",
     "Announce",
     "CustomServiceType",
     "DiscoverServiceProviders",
@@ -221,6 +222,8 @@ class DiscoverServiceProviders(_Wire):
 
 
 class ServiceRequest(_Wire):
+    # Carries serde_json::Value fields, the one place a float can appear.
+    __wire_values__: ClassVar[bool] = True
     op: Literal["service_request"] = "service_request"
     id: str
     service_type: ServiceType
@@ -228,6 +231,8 @@ class ServiceRequest(_Wire):
 
 
 class ServiceOperation(_Wire):
+    # Carries serde_json::Value fields, the one place a float can appear.
+    __wire_values__: ClassVar[bool] = True
     op: Literal["service_operation"] = "service_operation"
     connection_id: str
     service_type: ServiceType
@@ -247,6 +252,12 @@ class PortRequest(_Wire):
     op: Literal["port_request"] = "port_request"
     request_id: str
     specific_port: U16 | None = None
+
+
+#: pywatt's reply extension to §7.5: a ``route_to_module`` to this ``target_endpoint`` answers
+#: the request with its ``request_id``. The pywatt dev orchestrator delivers it to the sender
+#: as ``routed_module_response``; an orchestrator without the extension forwards it as is.
+REPLY_ENDPOINT = "__pywatt_reply__"
 
 
 class RouteToModule(_Wire):
@@ -314,6 +325,9 @@ class ServiceResponse(_Wire):
 
 class ServiceOperationResult(_Wire):
     """``params`` is the orchestrator's echo of the operation (§7.3.3): read, never written."""
+
+    # Carries serde_json::Value fields, the one place a float can appear.
+    __wire_values__: ClassVar[bool] = True
 
     op: Literal["service_operation_result"] = "service_operation_result"
     success: bool
@@ -415,19 +429,9 @@ class _Adapter(Generic[_A]):
 _M2O: _Adapter[ModuleToOrchestrator] = _Adapter(ModuleToOrchestrator)
 _O2M: _Adapter[OrchestratorToModule] = _Adapter(OrchestratorToModule)
 _INIT: _Adapter[InitBlob] = _Adapter(InitBlob)
+
+
 # Only these carry serde_json::Value fields, the one place a float can appear.
-_VALUE_MODELS = (ServiceRequest, ServiceOperation, ServiceOperationResult)
-
-
-def encode(msg: BaseModel) -> bytes:
-    """Exact wire bytes of one message, without the trailing newline."""
-    try:
-        data: bytes = type(msg).__pydantic_serializer__.to_json(msg)
-    except PydanticSerializationError as exc:
-        raise MessageEncodeError(f"cannot encode {type(msg).__name__}: {exc}") from exc
-    return fix_floats(data) if isinstance(msg, _VALUE_MODELS) else data
-
-
 def _raise_typed(exc: ValidationError, what: str, tagged: bool = True) -> None:
     first = exc.errors(include_url=False)[0]
     kind = first["type"]

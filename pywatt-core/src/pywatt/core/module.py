@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextvars
 import inspect
-import json
 import logging
 import os
 import sys
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
 import anyio
 from anyio.abc import TaskGroup
 
+from pywatt.core._bodies import error_body
 from pywatt.core._lines import DEFAULT_MAX_LINE
 from pywatt.core.config import AppConfig
 from pywatt.core.errors import ConfigError, InitError, PyWattError
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
     from pywatt.core._lines import OversizedLine
     from pywatt.core._stdio import ByteSink, ByteSource
-    from pywatt.core.channel import ControlChannel
+    from pywatt.core.control import ControlChannel
     from pywatt.core.health import HealthCheck
     from pywatt.core.messages import EndpointInfo, HttpRequest, InitBlob
     from pywatt.core.messaging import (
@@ -51,7 +51,12 @@ if TYPE_CHECKING:
     )
     from pywatt.core.plugins import Plugins
     from pywatt.core.secrets import Secret, SecretClient
-    from pywatt.core.serving import AppRunner, HttpExchangeRequest, HttpExchangeResponse
+    from pywatt.core.serving import (
+        AppRunner,
+        DiscoveredEndpoint,
+        HttpExchangeRequest,
+        HttpExchangeResponse,
+    )
 
 __all__ = ["ModuleContext", "PyWattModule", "ServeOptions", "current_module", "pywatt_module"]
 
@@ -111,7 +116,15 @@ class ModuleContext:
     listen: str = ""
     runner: AppRunner | None = None
     in_flight: int = 0
-    extras: dict[str, Any] = field(default_factory=dict)
+    #: Set while the module serves HTTP on its own socket: ask it to stop, and its end.
+    http_stop: anyio.Event | None = None
+    http_done: anyio.Event | None = None
+    #: The operations routes (health, readiness, metrics) the adapter serves, announced too.
+    operations: list[DiscoveredEndpoint] = field(default_factory=list)
+
+    def activate(self) -> None:
+        """Make this the module :func:`current_module` finds in this context (and its tasks)."""
+        _current.set(self)
 
 
 _current: contextvars.ContextVar[ModuleContext] = contextvars.ContextVar("pywatt_module")
@@ -120,6 +133,9 @@ _last_started: list[ModuleContext] = []
 
 def current_module() -> ModuleContext:
     """The running module's context, for code that has no state at hand (proxy backends).
+
+    The one locator of the running module: its secrets, services and ports are
+    ``current_module().state.secrets`` (``.services``, ``.ports``).
 
     Tasks started by the module see their own module; other threads see the last one started.
     """
@@ -281,7 +297,7 @@ class PyWattModule(Generic[T]):
         plugins: Plugins | None = None,
     ) -> int:
         """Run the whole lifecycle over ``source``/``sink``; returns the exit status."""
-        from pywatt.core.channel import ControlChannel
+        from pywatt.core.control import ControlChannel
         from pywatt.core.redact import register_secret
 
         channel = ControlChannel(source, sink, max_line=self.options.max_line)
@@ -328,7 +344,7 @@ class PyWattModule(Generic[T]):
                 grace = self.options.eof_grace
                 # Broker handlers in flight are not counted in in_flight: give them the drain.
                 busy = (
-                    ctx.in_flight or "http_done" in ctx.extras or "broker" in ctx.state.extensions
+                    ctx.in_flight or ctx.http_done is not None or "broker" in ctx.state.extensions
                 )
                 if reason != "eof" and busy:
                     grace += self.options.drain_timeout + _SERVER_GRACE
@@ -362,13 +378,20 @@ class PyWattModule(Generic[T]):
         plugins: Plugins,
     ) -> ModuleContext:
         from pywatt.core.ports import PortNegotiator
-        from pywatt.core.proxy import ServiceClient
         from pywatt.core.secrets import SecretClient
+        from pywatt.core.service_client import ServiceClient
 
         secrets_client = SecretClient(channel, timeout=self.options.secret_timeout)
         ports = PortNegotiator(channel)
         services = ServiceClient(channel)
-        services.activate()
+        state: AppState[Any] = AppState(config=config, user=None)
+        state.extensions.update(secrets=secrets_client, ports=ports, services=services)
+        ctx = ModuleContext(init=init, config=config, channel=channel, state=state, stop=stop)
+        self.context = ctx
+        # Current before the state builder runs: it may open proxy backends, which find
+        # their service client through current_module().
+        ctx.activate()
+        _last_started[:] = [ctx]
         fetched = {
             key: await _bootstrap_secret(secrets_client, key, default)
             for key, default in self.secret_defaults.items()
@@ -378,12 +401,7 @@ class PyWattModule(Generic[T]):
             user_state = self.state_builder(config, fetched)
             if inspect.isawaitable(user_state):
                 user_state = await user_state
-        state: AppState[Any] = AppState(config=config, user=user_state)
-        state.extensions.update(secrets=secrets_client, ports=ports, services=services)
-        ctx = ModuleContext(init=init, config=config, channel=channel, state=state, stop=stop)
-        self.context = ctx
-        _current.set(ctx)
-        _last_started[:] = [ctx]
+        state.user = user_state
         await self._connect_channels(tg, ctx, plugins)
         broker = await _connect_broker(self, ctx, plugins, secrets_client)
         sock: socket.socket | None = None
@@ -491,7 +509,7 @@ class PyWattModule(Generic[T]):
             checks=checks,
             context=ctx,
         )
-        ctx.extras["operations"] = serve_operations(ops)
+        ctx.operations = list(serve_operations(ops))
 
     def _endpoints(self, ctx: ModuleContext) -> list[EndpointInfo]:
         from pywatt.core.messages import EndpointInfo
@@ -509,7 +527,7 @@ class PyWattModule(Generic[T]):
                 for e in ctx.runner.endpoints()
             ]
         paths = {e.path for e in found}
-        for op in ctx.extras.get("operations", ()):
+        for op in ctx.operations:
             if op.path not in paths:
                 found.append(EndpointInfo(path=op.path, methods=list(op.methods), auth=None))
         return found
@@ -525,8 +543,8 @@ class PyWattModule(Generic[T]):
 
         opts = self.options
         limits = SocketLimits(opts.header_timeout, opts.keep_alive_timeout, opts.limit_concurrency)
-        http_stop, http_done = anyio.Event(), anyio.Event()
-        ctx.extras.update(http_stop=http_stop, http_done=http_done)
+        http_stop = ctx.http_stop = anyio.Event()
+        http_done = ctx.http_done = anyio.Event()
         try:
             await ctx.runner.serve(
                 sock, stop=http_stop, drain_timeout=opts.drain_timeout, limits=limits
@@ -568,7 +586,7 @@ class PyWattModule(Generic[T]):
         request_id = oversized_http_request_id(line.head, line.tail)
         if request_id is None:
             return
-        body = _error_body(f"request line of {line.size} bytes exceeds {line.limit} bytes")
+        body = error_body(f"request line of {line.size} bytes exceeds {line.limit} bytes")
         source = os.environ.get("PYWATT_MODULE_ID") or ctx.init.module_id
         reply = stdio_http_response(request_id, 413, dict(_JSON), body, source=source)
         await ctx.channel.send_line(reply)
@@ -578,7 +596,7 @@ class PyWattModule(Generic[T]):
             await plugins.hooks.module_stopping(ctx.state, reason)
         except Exception:
             logger.exception("module_stopping hook failed")
-        http_stop = ctx.extras.get("http_stop")
+        http_stop = ctx.http_stop
         if http_stop is not None:
             http_stop.set()
         # One deadline for both transports. The socket server drains under the same one and
@@ -591,7 +609,7 @@ class PyWattModule(Generic[T]):
         with anyio.move_on_at(deadline):
             while ctx.in_flight:
                 await anyio.sleep(0.01)
-        http_done = ctx.extras.get("http_done")
+        http_done = ctx.http_done
         if http_done is not None:
             with anyio.move_on_at(deadline + _SERVER_GRACE):
                 await http_done.wait()
@@ -630,16 +648,9 @@ class _EofDeadline:
                 self._timer.cancel()
 
 
-def _error_body(message: str) -> bytes:
-    # The reference SDK's ApiResponse error shape.
-    return json.dumps(
-        {"status": "error", "data": None, "message": message}, separators=(",", ":")
-    ).encode()
-
-
 _SERVER_GRACE = 1.0
-_UNAVAILABLE = _error_body("module is shutting down")
-_NO_APP = _error_body("module serves no HTTP app")
+_UNAVAILABLE = error_body("module is shutting down")
+_NO_APP = error_body("module serves no HTTP app")
 _JSON = {"content-type": "application/json"}
 
 

@@ -6,7 +6,6 @@ Nothing here runs at import time: the manager is built on the first call to
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import logging
 import os
@@ -620,6 +619,8 @@ def _unknown_hooks(pm: pluggy.PluginManager) -> list[tuple[str, str]]:
 
 
 def _suggest(hook: str) -> str:
+    import difflib  # only an unknown hook name needs it
+
     known = [n for n in dir(hookspecs) if n.startswith("pywatt_")]
     close = difflib.get_close_matches(hook, known, n=1)
     return f"; did you mean {close[0]!r}?" if close else ""

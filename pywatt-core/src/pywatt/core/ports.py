@@ -12,7 +12,7 @@ import anyio
 from pywatt.core.errors import PortNegotiationError
 
 if TYPE_CHECKING:
-    from pywatt.core.channel import ControlChannel
+    from pywatt.core.control import ControlChannel
     from pywatt.core.messages import PortResponse
 
 __all__ = ["PortNegotiator"]
@@ -45,12 +45,11 @@ class PortNegotiator:
             wanted = specific_port
             for attempt, timeout in enumerate(self._timeouts):
                 request_id = str(uuid.uuid4())
-                waiter = self._channel.expect("port", request_id)
+                request = PortRequest(request_id=request_id, specific_port=wanted)
                 try:
-                    await self._channel.send(
-                        PortRequest(request_id=request_id, specific_port=wanted)
+                    reply: PortResponse = await self._channel.request(
+                        "port", request_id, request, timeout
                     )
-                    reply: PortResponse = await waiter.wait(timeout)
                 except TimeoutError:
                     logger.warning(
                         "port_request %s timed out (attempt %d)", request_id, attempt + 1
@@ -59,8 +58,6 @@ class PortNegotiator:
                         # Same retry semantics as the reference: ask for a random 8000-8999 port.
                         wanted = random.randint(8000, 8999)
                     continue
-                finally:
-                    self._channel.forget(waiter)
                 if not reply.success:
                     raise PortNegotiationError(
                         f"orchestrator refused a port: {reply.error_message or 'Unknown error'}"

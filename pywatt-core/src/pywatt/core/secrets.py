@@ -14,7 +14,7 @@ from pywatt.core.errors import SecretNotFoundError, SecretTimeoutError, SecretTy
 from pywatt.core.redact import redact, register_secret
 
 if TYPE_CHECKING:
-    from pywatt.core.channel import ControlChannel
+    from pywatt.core.control import ControlChannel
     from pywatt.core.messages import Rotated
     from pywatt.core.messages import Secret as SecretMessage
 
@@ -162,19 +162,16 @@ class SecretClient:
             return self._cache[name]
         if mode is CacheMode.CACHE_ONLY:
             raise SecretNotFoundError(f"secret {name!r} not found in cache")
-        already_asked = self._channel.pending_count_for("secret", name) > 0
-        waiter = self._channel.expect("secret", name)
+        # A second caller for the same name waits for the first one's reply.
+        request = None if self._channel.waiting("secret", name) else GetSecret(name=name)
         try:
-            if not already_asked:
+            if request is not None:
                 self.fetches += 1
-                await self._channel.send(GetSecret(name=name))
-            msg: SecretMessage = await waiter.wait(timeout)
+            msg: SecretMessage = await self._channel.request("secret", name, request, timeout)
         except TimeoutError:
             raise SecretTimeoutError(
                 f"orchestrator did not answer get_secret {name!r} within {timeout:g} s"
             ) from None
-        finally:
-            self._channel.forget(waiter)
         return msg.value
 
     # -- incoming -------------------------------------------------------------------------

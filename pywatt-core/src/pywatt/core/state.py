@@ -11,8 +11,8 @@ from pywatt.core.errors import ConfigError
 if TYPE_CHECKING:
     from pywatt.core.messaging import ModuleBroker
     from pywatt.core.ports import PortNegotiator
-    from pywatt.core.proxy import ServiceClient
     from pywatt.core.secrets import SecretClient
+    from pywatt.core.service_client import ServiceClient
 
 __all__ = ["AppState"]
 

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
         starlette_endpoints,
     )
     from pywatt.server.http import bind_listener, listener_address, serve_asgi
-    from pywatt.server.serve import ServeOptions, build_module, serve_module, serve_module_async
+    from pywatt.server.serve import ServeOptions, serve_module
 
 # Names load on first use, so discovering this distribution's plugin (which imports the
 # package) costs nothing until a component is actually used.
@@ -49,9 +49,7 @@ _LAZY: dict[str, str] = {
     "listener_address": "pywatt.server.http",
     "serve_asgi": "pywatt.server.http",
     "ServeOptions": "pywatt.server.serve",
-    "build_module": "pywatt.server.serve",
     "serve_module": "pywatt.server.serve",
-    "serve_module_async": "pywatt.server.serve",
 }
 
 __all__ = [
@@ -68,7 +66,6 @@ __all__ = [
     "SocketLimits",
     "StarletteAdapter",
     "bind_listener",
-    "build_module",
     "flask_endpoints",
     "fold_headers",
     "listener_address",
@@ -76,7 +73,6 @@ __all__ = [
     "select_adapter",
     "serve_asgi",
     "serve_module",
-    "serve_module_async",
     "starlette_endpoints",
 ]
 

@@ -10,23 +10,16 @@ connection and the IPC path keeps the reply.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
+from pywatt.core._bodies import error_body
 from pywatt.core.serving import HttpExchangeResponse
 from pywatt.server._types import ASGIApp, Message, Receive, Scope, Send
 
 logger = logging.getLogger("pywatt.server")
 
-INTERNAL_ERROR_BODY = b'{"status":"error","data":null,"message":"Internal Server Error"}'
-
-
-def error_body(message: str) -> bytes:
-    """The JSON error envelope pywatt modules answer with (same shape as the Rust SDK's)."""
-    return json.dumps(
-        {"status": "error", "data": None, "message": message}, separators=(",", ":")
-    ).encode()
+INTERNAL_ERROR_BODY = error_body("Internal Server Error")
 
 
 def error_response(status: int, message: str) -> HttpExchangeResponse:

@@ -1,94 +1,51 @@
-"""``serve_module``: the whole module lifecycle in one call.
+"""``serve_module``: a thin alias of pywatt-core's module API, for one-call modules.
 
-Bootstrap, secrets, state, app, bind, announce, serve over stdio and the socket, drain,
-shutdown. The engine is pywatt-core's; this module makes sure a framework adapter is
-installed and gives the call its familiar shape.
+``serve_module(create_app, secrets=[...])`` is exactly ``PyWattModule(create_app, secrets=[...])
+.run()``, with the same keyword names (``secrets``, ``endpoints``, ``state``, ``options``). To
+drive the module in-process or from a running event loop, build the ``PyWattModule`` and call
+``run()`` or ``await module.serve_async()``.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from pywatt.core.module import PyWattModule, Secrets, ServeOptions
+from pywatt.core.module import PyWattModule, Secrets, ServeOptions, StateBuilder
 
 if TYPE_CHECKING:
-    from pywatt.core.config import AppConfig
     from pywatt.core.messages import EndpointInfo
-    from pywatt.core.secrets import Secret
     from pywatt.core.state import AppState
 
-__all__ = ["ServeOptions", "build_module", "serve_module", "serve_module_async"]
-
-
-def build_module(
-    app_builder: Callable[[AppState[Any]], Any],
-    *,
-    secrets: Secrets = (),
-    endpoints: Sequence[EndpointInfo] | None = None,
-    state_builder: Callable[[AppConfig, dict[str, Secret[str]]], Any] | None = None,
-    framework: str | None = None,
-    options: ServeOptions | None = None,
-) -> PyWattModule[Any]:
-    """The module :func:`serve_module` runs, for tests that drive it in-process."""
-    opts = options or ServeOptions()
-    if framework is not None:
-        opts = dataclasses.replace(opts, framework=framework)
-    return PyWattModule(
-        app_builder, secrets=secrets, endpoints=endpoints, state=state_builder, options=opts
-    )
+__all__ = ["ServeOptions", "serve_module"]
 
 
 def serve_module(
-    app_builder: Callable[[AppState[Any]], Any],
+    app_factory: Callable[[AppState[Any]], Any],
     *,
     secrets: Secrets = (),
     endpoints: Sequence[EndpointInfo] | None = None,
-    state_builder: Callable[[AppConfig, dict[str, Secret[str]]], Any] | None = None,
-    framework: str | None = None,
+    state: StateBuilder | None = None,
     options: ServeOptions | None = None,
+    health: bool | str = True,
+    metrics: bool | str | None = None,
+    version: str | None = None,
 ) -> NoReturn:
     """Run a module on this process's stdin/stdout until the orchestrator stops it.
 
-    :param app_builder: ``(state) -> app``; a Starlette/FastAPI or Flask app (or any app a
-        registered server adapter supports).
-    :param secrets: secret names fetched before the state is built, or a mapping of name to
-        a default used when the orchestrator does not supply it (``None``: required).
-    :param endpoints: announced endpoints; by default they are read from the app's routes.
-    :param state_builder: ``(config, secrets) -> user state``, sync or async.
-    :param framework: adapter name (``"starlette"``, ``"flask"``); by default detected.
-    :param options: socket, port and shutdown settings.
+    The keywords are :class:`~pywatt.core.PyWattModule`'s: ``secrets`` (names, or a mapping
+    of name to default), ``endpoints`` (default: read from the app's routes), ``state``
+    (``(config, secrets) -> user state``, sync or async) and ``options`` (socket, port,
+    framework and shutdown settings); ``health``, ``metrics`` and ``version`` are
+    :func:`~pywatt.core.pywatt_module`'s.
     """
-    build_module(
-        app_builder,
+    PyWattModule(
+        app_factory,
         secrets=secrets,
         endpoints=endpoints,
-        state_builder=state_builder,
-        framework=framework,
+        state=state,
         options=options,
+        health=health,
+        metrics=metrics,
+        version=version,
     ).run()
-
-
-async def serve_module_async(
-    app_builder: Callable[[AppState[Any]], Any],
-    *,
-    secrets: Secrets = (),
-    endpoints: Sequence[EndpointInfo] | None = None,
-    state_builder: Callable[[AppConfig, dict[str, Secret[str]]], Any] | None = None,
-    framework: str | None = None,
-    options: ServeOptions | None = None,
-) -> int:
-    """:func:`serve_module` inside a running event loop: returns the exit status on stop.
-
-    The parameters are :func:`serve_module`'s.
-    """
-    module = build_module(
-        app_builder,
-        secrets=secrets,
-        endpoints=endpoints,
-        state_builder=state_builder,
-        framework=framework,
-        options=options,
-    )
-    return await module.serve_async()

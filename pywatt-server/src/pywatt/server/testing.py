@@ -399,10 +399,12 @@ class AdapterConformance:
     async def test_a_module_serves_it_over_stdio_and_drains_at_shutdown(
         self, app: object, adapter_plugins: Plugins, gate: Gate
     ) -> None:
+        from pywatt.core.module import PyWattModule, ServeOptions
         from pywatt.core.testing import ScriptedOrchestrator
-        from pywatt.server.serve import ServeOptions, build_module
 
-        module = build_module(lambda state: app, options=ServeOptions(bind_http=False))
+        module: PyWattModule[None] = PyWattModule(
+            lambda state: app, options=ServeOptions(bind_http=False)
+        )
         async with ScriptedOrchestrator(module, plugins=adapter_plugins) as orch:
             await orch.expect("announce", timeout=30)
 

@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from pywatt.core.testing.scripted import DEFAULT_INIT, ScriptedOrchestrator
-from pywatt.core.testing.services import require_server, server_reachable
+from pywatt.core.testing.servers import require_server, server_reachable
 
 __all__ = ["DEFAULT_INIT", "ScriptedOrchestrator", "require_server", "server_reachable"]

@@ -197,7 +197,7 @@ class ProxyCacheConfig(CacheConfig):
         return cls(**_query(url, cls.scheme, {"cache_type": str}))  # type: ignore[arg-type]
 
     def open(self) -> Cache:
-        from pywatt.core.services import CacheConfig as WireCacheConfig
+        from pywatt.core.service_models import CacheConfig as WireCacheConfig
         from pywatt.data.cache.proxy import ProxyCache
 
         wire = WireCacheConfig(cache_type=self.cache_type)

@@ -34,7 +34,7 @@ from pywatt.data.cache.base import BackendStats, Cache, check_ttl
 from pywatt.data.errors import CacheOutcomeUnknownError, OutcomeUnknownError
 
 if TYPE_CHECKING:
-    from pywatt.core.proxy import ServiceClient
+    from pywatt.core.service_client import ServiceClient
 
 __all__ = ["ProxyCache"]
 
@@ -91,7 +91,7 @@ class ProxyCache(Cache):
 
     def _service_client(self) -> ServiceClient:
         if self._client is None:
-            from pywatt.core.proxy import current_service_client
+            from pywatt.core.service_client import current_service_client
 
             self._client = current_service_client()
         return self._client
@@ -101,7 +101,7 @@ class ProxyCache(Cache):
         if self._connection is None:
             async with self._connect_lock:
                 if self._connection is None:
-                    from pywatt.core.services import CacheConfig
+                    from pywatt.core.service_models import CacheConfig
 
                     # Keys arrive fully namespaced: the orchestrator's cache adds no prefix.
                     config = self._config

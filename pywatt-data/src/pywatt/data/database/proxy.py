@@ -50,7 +50,7 @@ from pywatt.data.errors import (
 )
 
 if TYPE_CHECKING:
-    from pywatt.core.proxy import ServiceClient
+    from pywatt.core.service_client import ServiceClient
 
 __all__ = ["ProxyDatabase", "proxy_backend", "to_positional"]
 
@@ -182,14 +182,14 @@ class ProxyDatabase(_ProxyQueries, Database):
 
     def _service_client(self) -> ServiceClient:
         if self._client is None:
-            from pywatt.core.proxy import current_service_client
+            from pywatt.core.service_client import current_service_client
 
             self._client = current_service_client()
         return self._client
 
     def _wire_config(self) -> dict[str, Any]:
         if self._config is None:
-            from pywatt.core.services import DatabaseConfig
+            from pywatt.core.service_models import DatabaseConfig
 
             self._config = DatabaseConfig(
                 db_type=self.db_type, database=self.database or ""

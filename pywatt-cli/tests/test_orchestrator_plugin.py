@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from pywatt.core.testing.pytest_plugin import run_module
+from pywatt.cli.pytest_plugin import run_module
 
 MODULE = textwrap.dedent("""\
     from pywatt.core import PyWattModule
@@ -41,7 +41,7 @@ async def test_factory_starts_a_module_with_secrets(pywatt_module_factory, modul
 
 @pytest.mark.anyio
 async def test_secrets_fixture_is_read_live(pywatt_secrets, pywatt_orchestrator, module_path):
-    from pywatt.core.orchestrator import ModuleSpec
+    from pywatt.cli.orchestrator import ModuleSpec
 
     pywatt_secrets["API_KEY"] = "late"
     module = await pywatt_orchestrator.start(ModuleSpec.for_script(module_path))

@@ -5,7 +5,6 @@ A module uses it to reach a database, cache or JWT service that the orchestrator
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import time
 import uuid
@@ -17,30 +16,25 @@ from pywatt.core.errors import ServiceError, ServiceTimeoutError
 from pywatt.core.telemetry import ServiceObserver, get_tracing
 
 if TYPE_CHECKING:
-    from pywatt.core.channel import ControlChannel
+    from pydantic import BaseModel
+
+    from pywatt.core.control import ControlChannel
     from pywatt.core.messages import ServiceOperationResult, ServiceResponse
 
 __all__ = ["DEFAULT_SERVICE_TIMEOUT", "ServiceClient", "current_service_client"]
 
-logger = logging.getLogger("pywatt.core.proxy")
+logger = logging.getLogger("pywatt.core.service_client")
 
 #: The reference waits forever; a dead orchestrator must not hang a module (§9 item 4).
 DEFAULT_SERVICE_TIMEOUT = 30.0
 _PREFIXES = {"Database": "db_request_", "Cache": "cache_request_", "Jwt": "jwt_request_"}
 
 
-_current: contextvars.ContextVar[ServiceClient] = contextvars.ContextVar("pywatt_services")
-
-
 def current_service_client() -> ServiceClient:
-    """The service client of the running module (or of a test's loopback orchestrator)."""
-    try:
-        return _current.get()
-    except LookupError:
-        from pywatt.core.module import current_module
+    """The running module's service client: ``current_module().state.services``."""
+    from pywatt.core.module import current_module
 
-        client: ServiceClient = current_module().state.extensions["services"]
-        return client
+    return current_module().state.services
 
 
 class ServiceClient:
@@ -57,28 +51,16 @@ class ServiceClient:
         channel.on("service_response", self._on_response)
         channel.on("service_operation_result", self._on_result)
 
-    def activate(self) -> None:
-        """Make this the client :func:`current_service_client` returns in this context."""
-        _current.set(self)
-
     async def connect(self, service_type: Any, config: Any = None) -> str:
         """Ask for a connection; returns its ``connection_id``."""
         from pywatt.core.messages import ServiceRequest
 
         kind = service_type if isinstance(service_type, str) else "Custom"
         request_id = f"{_PREFIXES.get(kind, 'service_request_')}{uuid.uuid4()}"
-        waiter = self._channel.expect("service", request_id)
-        try:
-            await self._channel.send(
-                ServiceRequest(id=request_id, service_type=service_type, config=config)
-            )
-            reply: ServiceResponse = await waiter.wait(self._timeout)
-        except TimeoutError:
-            raise ServiceTimeoutError(
-                f"no service_response for {request_id} within {self._timeout:g} s"
-            ) from None
-        finally:
-            self._channel.forget(waiter)
+        request = ServiceRequest(id=request_id, service_type=service_type, config=config)
+        reply: ServiceResponse = await self._ask(
+            "service", request_id, request, f"no service_response for {request_id}"
+        )
         if not reply.success:
             raise ServiceError(reply.error or "Unknown connection error")
         if not reply.connection_id:
@@ -114,26 +96,24 @@ class ServiceClient:
 
         lock = self._locks.setdefault(connection_id, anyio.Lock())
         async with lock:
-            waiter = self._channel.expect("operation", connection_id)
-            try:
-                await self._channel.send(
-                    ServiceOperation(
-                        connection_id=connection_id,
-                        service_type=service_type,
-                        operation=operation,
-                        params=params,
-                    )
-                )
-                reply: ServiceOperationResult = await waiter.wait(self._timeout)
-            except TimeoutError:
-                raise ServiceTimeoutError(
-                    f"no result for {operation} on {connection_id} within {self._timeout:g} s"
-                ) from None
-            finally:
-                self._channel.forget(waiter)
+            request = ServiceOperation(
+                connection_id=connection_id,
+                service_type=service_type,
+                operation=operation,
+                params=params,
+            )
+            reply: ServiceOperationResult = await self._ask(
+                "operation", connection_id, request, f"no result for {operation} on {connection_id}"
+            )
         if not reply.success:
             raise ServiceError(reply.error or "Unknown error")
         return reply.result
+
+    async def _ask(self, kind: str, key: str, request: BaseModel, missing: str) -> Any:
+        try:
+            return await self._channel.request(kind, key, request, self._timeout)
+        except TimeoutError:
+            raise ServiceTimeoutError(f"{missing} within {self._timeout:g} s") from None
 
     def _on_response(self, msg: ServiceResponse) -> None:
         if not self._channel.resolve("service", msg.id, msg):

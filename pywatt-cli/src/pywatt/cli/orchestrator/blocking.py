@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 if TYPE_CHECKING:
+    from pywatt.cli.orchestrator.handle import ModuleHandle, OrchestratorHttpResponse
     from pywatt.core.messages import RotationAck
-    from pywatt.core.orchestrator.handle import ModuleHandle, OrchestratorHttpResponse
 
 __all__ = ["BlockingModule", "run_module"]
 
@@ -54,9 +54,9 @@ def run_module(
     **spec_options: Any,
 ) -> Iterator[BlockingModule]:
     """``with run_module("app.py", secrets={...}) as mod: mod.http("GET", "/")``."""
-    from pywatt.core.orchestrator.orchestrator import Orchestrator
-    from pywatt.core.orchestrator.secrets import SecretSource
-    from pywatt.core.orchestrator.spec import ModuleSpec
+    from pywatt.cli.orchestrator.orchestrator import Orchestrator
+    from pywatt.cli.orchestrator.secret_source import SecretSource
+    from pywatt.cli.orchestrator.spec import ModuleSpec
 
     spec = ModuleSpec.for_script(path, env=dict(env or {}), **spec_options)
     orchestrator = Orchestrator(SecretSource.from_dict(dict(secrets or {})))

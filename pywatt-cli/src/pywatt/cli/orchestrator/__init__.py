@@ -5,22 +5,21 @@ Used by ``pywatt run``, by the pytest plugin and by end-to-end tests.
 
 from __future__ import annotations
 
-from pywatt.core.errors import (
+from pywatt.cli.orchestrator.blocking import BlockingModule, run_module
+from pywatt.cli.orchestrator.errors import (
     ModuleCrashed,
     ModuleStartError,
     ModuleTimeoutError,
     ModuleUnavailable,
     OrchestratorError,
 )
-from pywatt.core.messages import EndpointInfo, RotationAck
-from pywatt.core.orchestrator.blocking import BlockingModule, run_module
-from pywatt.core.orchestrator.handle import ModuleHandle, OrchestratorHttpResponse
-from pywatt.core.orchestrator.logs import ModuleLog, parse_stderr_line, print_log
-from pywatt.core.orchestrator.orchestrator import Orchestrator
-from pywatt.core.orchestrator.routing import REPLY_ENDPOINT
-from pywatt.core.orchestrator.secrets import SecretSource
-from pywatt.core.orchestrator.services import ServiceBackends
-from pywatt.core.orchestrator.spec import ModuleSpec
+from pywatt.cli.orchestrator.handle import ModuleHandle, OrchestratorHttpResponse
+from pywatt.cli.orchestrator.module_logs import ModuleLog, parse_stderr_line, print_log
+from pywatt.cli.orchestrator.orchestrator import Orchestrator
+from pywatt.cli.orchestrator.secret_source import SecretSource
+from pywatt.cli.orchestrator.service_backends import ServiceBackends
+from pywatt.cli.orchestrator.spec import ModuleSpec
+from pywatt.core.messages import REPLY_ENDPOINT, EndpointInfo, RotationAck
 
 __all__ = [
     "REPLY_ENDPOINT",

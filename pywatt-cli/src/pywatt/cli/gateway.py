@@ -24,7 +24,7 @@ __all__ = [
     "ProxyResponse",
 ]
 
-logger = logging.getLogger("pywatt.cli.proxy")
+logger = logging.getLogger("pywatt.cli.gateway")
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

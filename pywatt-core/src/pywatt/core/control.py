@@ -11,13 +11,13 @@ import collections
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from anyio.abc import TaskGroup
 
 from pywatt.core._lines import DEFAULT_MAX_LINE, Line, LineSplitter, OversizedLine
-from pywatt.core._reply import Reply
+from pywatt.core._reply import PendingReplies
 from pywatt.core._stdio import ByteSink, ByteSource
 from pywatt.core.errors import (
     ChannelClosedError,
@@ -32,9 +32,9 @@ if TYPE_CHECKING:
 
     from pywatt.core.messages import InitBlob
 
-__all__ = ["INIT_MAX_BYTES", "ControlChannel", "Waiter"]
+__all__ = ["INIT_MAX_BYTES", "ControlChannel"]
 
-logger = logging.getLogger("pywatt.core.channel")
+logger = logging.getLogger("pywatt.core.control")
 
 #: The init line may not exceed 1 MiB before its newline (reference: security/handshake.rs).
 INIT_MAX_BYTES = 1024 * 1024
@@ -44,20 +44,8 @@ _COALESCE_MAX = 1 << 20
 #: Senders wait while this much is queued for a slow reader.
 _QUEUE_MAX = 64 << 20
 
-T = TypeVar("T")
 Handler = Callable[[Any], "Awaitable[None] | None"]
 OversizedHandler = Callable[[OversizedLine], "Awaitable[None] | None"]
-
-
-class Waiter(Reply[T]):
-    """One pending request's reply slot, filed under the key its reply will carry."""
-
-    __slots__ = ("key", "kind")
-
-    def __init__(self, kind: str, key: str) -> None:
-        super().__init__()
-        self.kind = kind
-        self.key = key
 
 
 class ControlChannel:
@@ -73,7 +61,7 @@ class ControlChannel:
         #: Called with each discarded oversized line, after it is logged (the module answers
         #: an oversized ``http_request`` with 413 from here).
         self.on_oversized: OversizedHandler | None = None
-        self._pending: dict[tuple[str, str], list[Waiter[Any]]] = {}
+        self._replies: PendingReplies[tuple[str, str]] = PendingReplies()
         self._handlers: dict[str, Handler] = {}
         # The writer's queue: chunks ready for stdout, newlines included, in order.
         self._queue: collections.deque[bytes | bytearray | memoryview] = collections.deque()
@@ -187,46 +175,38 @@ class ControlChannel:
 
     # -- correlation ----------------------------------------------------------------------
 
-    def expect(self, kind: str, key: str) -> Waiter[Any]:
-        """Register interest in a reply before sending the request that provokes it."""
+    async def request(
+        self, kind: str, key: str, message: BaseModel | None, timeout: float | None
+    ) -> Any:
+        """Send ``message`` and wait for the reply that :meth:`resolve` files under ``key``.
+
+        With ``message`` None, wait for a reply another request already asked for.
+
+        :raises TimeoutError: no reply within ``timeout`` seconds.
+        :raises ChannelClosedError: the channel closed before the reply came.
+        """
         if self._closed:
             raise ChannelClosedError("control channel is closed")
         if self._eof:
             raise ChannelClosedError("stdin is closed: no reply can arrive")
-        waiter: Waiter[Any] = Waiter(kind, key)
-        self._pending.setdefault((kind, key), []).append(waiter)
-        return waiter
+        send = None if message is None else (lambda: self.send(message))
+        return await self._replies.request((kind, key), send, timeout)
 
-    def forget(self, waiter: Waiter[Any]) -> None:
-        waiters = self._pending.get((waiter.kind, waiter.key))
-        if waiters and waiter in waiters:
-            waiters.remove(waiter)
-            if not waiters:
-                del self._pending[(waiter.kind, waiter.key)]
+    def waiting(self, kind: str, key: str) -> bool:
+        """Whether a request of ``kind`` already waits for the reply ``key``."""
+        return self._replies.waiting((kind, key))
 
     def resolve(self, kind: str, key: str | None, value: Any, *, fallback: bool = False) -> bool:
-        """Hand ``value`` to the waiters for ``key``.
+        """Hand ``value`` to the requests waiting for ``key``.
 
-        With no key (or an unmatched key and ``fallback``), the only waiter of ``kind`` gets it.
+        With no key (or an unmatched key and ``fallback``), the only request of ``kind`` gets it.
         """
-        if key is not None and (kind, key) in self._pending:
-            waiters = self._pending.pop((kind, key))
-        elif key is not None and not fallback:
+        if key is not None and self._replies.resolve((kind, key), value):
+            return True
+        if key is not None and not fallback:
             return False
-        else:
-            keys = [k for k in self._pending if k[0] == kind]
-            if len(keys) != 1:
-                return False
-            waiters = self._pending.pop(keys[0])
-        for waiter in waiters:
-            waiter.resolve(value)
-        return bool(waiters)
-
-    def pending_count(self, kind: str) -> int:
-        return sum(len(w) for k, w in self._pending.items() if k[0] == kind)
-
-    def pending_count_for(self, kind: str, key: str) -> int:
-        return len(self._pending.get((kind, key), ()))
+        keys = [k for k in self._replies.waiting_keys() if k[0] == kind]
+        return len(keys) == 1 and self._replies.resolve(keys[0], value)
 
     # -- dispatch -------------------------------------------------------------------------
 
@@ -282,10 +262,7 @@ class ControlChannel:
         # No reply can come after EOF: a request waiting for one (a secret fetch during
         # bootstrap, say) fails now instead of holding the exit until its own timeout.
         self._eof = True
-        pending, self._pending = self._pending, {}
-        for waiters in pending.values():
-            for waiter in waiters:
-                waiter.fail(ChannelClosedError("stdin closed before the reply came"))
+        self._replies.fail_all(ChannelClosedError("stdin closed before the reply came"))
 
     def _dispatch_item(self, item: Line | OversizedLine) -> bool:
         """Handle one line at once (no await: it runs inside the reader callback)."""
@@ -328,10 +305,7 @@ class ControlChannel:
     def close(self) -> None:
         """Fail every pending request and stop accepting sends."""
         self._closed = True
-        for waiters in self._pending.values():
-            for waiter in waiters:
-                waiter.fail(ChannelClosedError("control channel closed before the reply came"))
-        self._pending.clear()
+        self._replies.fail_all(ChannelClosedError("control channel closed before the reply came"))
         self._wake.set()  # the writer finishes what is queued, then returns
 
     async def flush(self, timeout: float = 1.0) -> None:

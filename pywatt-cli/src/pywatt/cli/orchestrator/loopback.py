@@ -14,13 +14,18 @@ import anyio
 
 from pywatt.core._lines import DEFAULT_MAX_LINE, LineSplitter, OversizedLine
 from pywatt.core._stdio import MemorySink, MemorySource
-from pywatt.core.channel import ControlChannel
-from pywatt.core.proxy import ServiceClient
+from pywatt.core.config import AppConfig
+from pywatt.core.control import ControlChannel
+from pywatt.core.lifecycle import StopController
+from pywatt.core.messages import decode_init
+from pywatt.core.module import ModuleContext
+from pywatt.core.service_client import ServiceClient
+from pywatt.core.state import AppState
 
 if TYPE_CHECKING:
     from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
-    from pywatt.core.orchestrator.services import ServiceBackends
+    from pywatt.cli.orchestrator.service_backends import ServiceBackends
 
 __all__ = ["service_loopback"]
 
@@ -36,8 +41,10 @@ async def service_loopback(
 
     :param answer_if: sees every request that reaches the orchestrator; False leaves that one
         unanswered, as an orchestrator that lost it would (the client times out).
+
+    It is the current module's client meanwhile, so proxy backends opened inside find it.
     """
-    from pywatt.core.orchestrator.services import ServiceBackends
+    from pywatt.cli.orchestrator.service_backends import ServiceBackends
 
     owned = backends is None
     backends = backends or ServiceBackends()
@@ -45,7 +52,7 @@ async def service_loopback(
     module_out, from_module = anyio.create_memory_object_stream[bytes](1024)
     channel = ControlChannel(MemorySource(module_in), MemorySink(module_out))
     client = ServiceClient(channel, timeout=timeout)
-    client.activate()
+    _loopback_module(channel, client).activate()
     try:
         async with anyio.create_task_group() as tg:
             tg.start_soon(_module_side, channel)
@@ -60,6 +67,16 @@ async def service_loopback(
             await backends.aclose()
 
 
+def _loopback_module(channel: ControlChannel, client: ServiceClient) -> ModuleContext:
+    init = decode_init(
+        b'{"op":"init","orchestrator_api":"http://127.0.0.1:9900","module_id":"loopback",'
+        b'"env":{},"listen":"127.0.0.1:0","security_level":"None"}'
+    )
+    config = AppConfig.from_init(init, environ={})
+    state: AppState[None] = AppState(config=config, user=None, extensions={"services": client})
+    return ModuleContext(init, config, channel, state, StopController())
+
+
 async def _module_side(channel: ControlChannel) -> None:
     async with anyio.create_task_group() as tg:
         await channel.run(task_group=tg)
@@ -71,6 +88,7 @@ async def _orchestrator_side(
     lines_out: ObjectSendStream[bytes],
     answer_if: Callable[[object], bool] | None,
 ) -> None:
+    from pywatt.cli.orchestrator.service_backends import operation_echo
     from pywatt.core.messages import (
         ServiceOperation,
         ServiceOperationResult,
@@ -79,7 +97,6 @@ async def _orchestrator_side(
         decode_m2o,
         encode,
     )
-    from pywatt.core.orchestrator.services import operation_echo
 
     async def answer(msg: object) -> None:
         if answer_if is not None and not answer_if(msg):

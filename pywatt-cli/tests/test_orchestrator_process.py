@@ -16,13 +16,13 @@ import time
 import anyio
 import pytest
 
-from pywatt.core.errors import (
+from pywatt.cli.orchestrator import ModuleLog, ModuleSpec, Orchestrator, SecretSource
+from pywatt.cli.orchestrator.errors import (
     ModuleCrashed,
     ModuleStartError,
     ModuleTimeoutError,
     ModuleUnavailable,
 )
-from pywatt.core.orchestrator import ModuleLog, ModuleSpec, Orchestrator, SecretSource
 
 pytestmark = pytest.mark.anyio
 
@@ -450,12 +450,7 @@ async def test_real_sdk_module_secret_rotation_http_and_stop(tmp_path):
         os.kill(handle.pid, 0)
 
 
-@pytest.mark.parametrize("client", ["plain", "httpx"])
-async def test_http_via_socket(tmp_path, monkeypatch, client):
-    if client == "plain":
-        monkeypatch.setitem(sys.modules, "httpx", None)  # the fallback client
-    else:
-        import httpx  # noqa: F401  (a test dependency: the path under test needs it)
+async def test_http_via_socket(tmp_path):
     spec = raw_module(
         tmp_path,
         "sock",
@@ -487,8 +482,8 @@ async def test_http_via_socket(tmp_path, monkeypatch, client):
 
 
 async def test_a_stopped_module_id_can_be_started_again(tmp_path):
+    from pywatt.cli.orchestrator import ModuleSpec, Orchestrator, SecretSource
     from pywatt.core.errors import ConfigError
-    from pywatt.core.orchestrator import ModuleSpec, Orchestrator, SecretSource
 
     script = tmp_path / "again.py"
     script.write_text("from pywatt.core import PyWattModule\nPyWattModule(None).run()\n")

@@ -16,8 +16,8 @@ import pytest
 import trustme
 from anyio.streams.tls import TLSStream
 
+from pywatt.cli.orchestrator import ModuleLog, ModuleSpec, Orchestrator, SecretSource
 from pywatt.core.errors import ConfigError
-from pywatt.core.orchestrator import ModuleLog, ModuleSpec, Orchestrator, SecretSource
 from pywatt.core.tls import (
     CHANNEL_TLS_ENV,
     TLS_CA_SECRET,

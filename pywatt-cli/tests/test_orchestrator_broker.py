@@ -8,8 +8,8 @@ from types import SimpleNamespace
 
 import pytest
 
+from pywatt.cli.orchestrator import ModuleSpec, Orchestrator
 from pywatt.core.errors import ConfigError
-from pywatt.core.orchestrator import ModuleSpec, Orchestrator
 
 pytestmark = pytest.mark.anyio
 

@@ -1,7 +1,7 @@
 """Database connections behind ``service_operation`` Database calls.
 
-The default is a SQLite file owned by the orchestrator (stdlib ``sqlite3`` in worker threads);
-with ``database_url`` set, ``pywatt.data.open_database`` serves instead. The wire's SQL is in the
+A ``pywatt.data`` database serves them: by default a SQLite file owned by the orchestrator,
+or whatever ``database_url`` names. The wire's SQL is in the
 database's own positional style (``?`` for SQLite and MySQL, ``$1`` for PostgreSQL, as the
 reference's vectors show) and is never rewritten here: the driver or the server parses it and
 binds the values (``execute_native``), so no value is ever quoted into it.
@@ -12,22 +12,16 @@ from __future__ import annotations
 import base64
 import datetime
 import decimal
-import sqlite3
-import threading
 import uuid
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
-
-import anyio
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 if TYPE_CHECKING:
     from contextlib import AbstractAsyncContextManager
 
     from pywatt.data import Database, Transaction
 
-__all__ = ["DataDatabaseConnection", "DbConnection", "SqliteConnection", "jsonable"]
+__all__ = ["DataDatabaseConnection", "DbConnection", "jsonable"]
 
-T = TypeVar("T")
 Row = dict[str, Any]
 
 
@@ -67,94 +61,6 @@ def check_params(params: list[Any]) -> list[Any]:
         if isinstance(value, (list, dict)):
             raise ValueError("array and object parameters are not supported; bind scalars")
     return params
-
-
-class SqliteConnection:
-    """A ``sqlite3`` connection per ``connection_id``, one more per open transaction."""
-
-    def __init__(self, path: str) -> None:
-        self._path = path
-        self._conn: sqlite3.Connection | None = None
-        self._txs: dict[str, sqlite3.Connection] = {}
-        self._lock = threading.Lock()
-
-    def _open(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(
-            self._path, timeout=10, isolation_level=None, check_same_thread=False
-        )
-        conn.row_factory = sqlite3.Row
-        return conn
-
-    def _target(self, tx: str | None) -> sqlite3.Connection:
-        if tx is not None:
-            try:
-                return self._txs[tx]
-            except KeyError:
-                raise ValueError(f"no open transaction {tx!r}") from None
-        if self._conn is None:
-            self._conn = self._open()
-        return self._conn
-
-    async def _run(self, fn: Callable[[], T]) -> T:
-        def locked() -> T:
-            with self._lock:
-                return fn()
-
-        return await anyio.to_thread.run_sync(locked)
-
-    async def execute(self, sql: str, params: list[Any], tx: str | None) -> int:
-        def run() -> int:
-            cursor = self._target(tx).execute(sql, check_params(params))
-            return max(cursor.rowcount, 0)
-
-        return await self._run(run)
-
-    async def query(self, sql: str, params: list[Any], tx: str | None) -> list[Row]:
-        def run() -> list[Row]:
-            rows = self._target(tx).execute(sql, check_params(params)).fetchall()
-            return [{k: jsonable(row[k]) for k in row.keys()} for row in rows]  # noqa: SIM118
-
-        return await self._run(run)
-
-    async def begin(self) -> str:
-        tx = f"tx-{uuid.uuid4()}"
-
-        def run() -> None:
-            conn = self._open()
-            conn.execute("BEGIN")
-            self._txs[tx] = conn
-
-        await self._run(run)
-        return tx
-
-    async def finish(self, tx: str, commit: bool) -> None:
-        def run() -> None:
-            conn = self._txs.pop(tx, None)
-            if conn is None:
-                raise ValueError(f"no open transaction {tx!r}")
-            try:
-                conn.execute("COMMIT" if commit else "ROLLBACK")
-            finally:
-                conn.close()
-
-        await self._run(run)
-
-    async def ping(self) -> bool:
-        return await self._run(
-            lambda: self._target(None).execute("SELECT 1").fetchone() is not None
-        )
-
-    async def close(self) -> None:
-        def run() -> None:
-            for conn in self._txs.values():
-                conn.execute("ROLLBACK")
-                conn.close()
-            self._txs.clear()
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-
-        await self._run(run)
 
 
 class DataDatabaseConnection:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from pywatt.core.orchestrator import ModuleHandle, Orchestrator
+    from pywatt.cli.orchestrator import ModuleHandle, Orchestrator
 
 __all__ = ["pywatt_module_factory", "pywatt_orchestrator", "pywatt_secrets", "run_module"]
 
@@ -22,7 +22,7 @@ ModuleFactory = Callable[..., Awaitable["ModuleHandle"]]
 
 def run_module(path: str | Path, **kwargs: Any) -> Any:
     """Synchronous ``with run_module("app.py", secrets={...}) as mod:`` (see the docs)."""
-    from pywatt.core.orchestrator import run_module as _run_module
+    from pywatt.cli.orchestrator import run_module as _run_module
 
     return _run_module(path, **kwargs)
 
@@ -38,7 +38,7 @@ async def pywatt_orchestrator(
     anyio_backend: Any, pywatt_secrets: dict[str, str]
 ) -> AsyncIterator[Orchestrator]:
     """A running dev orchestrator; every module it started is stopped at teardown."""
-    from pywatt.core.orchestrator import Orchestrator, SecretSource
+    from pywatt.cli.orchestrator import Orchestrator, SecretSource
 
     async with Orchestrator(SecretSource.from_mapping(pywatt_secrets)) as orchestrator:
         yield orchestrator
@@ -49,7 +49,7 @@ async def pywatt_module_factory(
     pywatt_orchestrator: Orchestrator, pywatt_secrets: dict[str, str]
 ) -> AsyncIterator[ModuleFactory]:
     """``await factory("app.py", secrets={...}, env={...})`` → a started ``ModuleHandle``."""
-    from pywatt.core.orchestrator import ModuleSpec
+    from pywatt.cli.orchestrator import ModuleSpec
 
     async def factory(
         path: str | Path,

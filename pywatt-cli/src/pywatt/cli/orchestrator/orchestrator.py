@@ -12,16 +12,17 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from anyio.abc import TaskGroup
 
-from pywatt.core.errors import ConfigError, ModuleUnavailable
-from pywatt.core.orchestrator.discovery import DiscoveryRegistry
-from pywatt.core.orchestrator.handle import ModuleHandle, OrchestratorHttpResponse
-from pywatt.core.orchestrator.logs import ModuleLog, print_log
-from pywatt.core.orchestrator.routing import ChannelRouter
-from pywatt.core.orchestrator.secrets import SecretSource
-from pywatt.core.orchestrator.services import ServiceBackends
+from pywatt.cli.orchestrator._channel_router import ChannelRouter
+from pywatt.cli.orchestrator._discovery_registry import DiscoveryRegistry
+from pywatt.cli.orchestrator.errors import ModuleTimeoutError, ModuleUnavailable
+from pywatt.cli.orchestrator.handle import ModuleHandle, OrchestratorHttpResponse
+from pywatt.cli.orchestrator.module_logs import ModuleLog, print_log
+from pywatt.cli.orchestrator.secret_source import SecretSource
+from pywatt.cli.orchestrator.service_backends import ServiceBackends
+from pywatt.core.errors import ConfigError
 
 if TYPE_CHECKING:
-    from pywatt.core.orchestrator.spec import ModuleSpec
+    from pywatt.cli.orchestrator.spec import ModuleSpec
 
 __all__ = ["Orchestrator"]
 
@@ -157,15 +158,28 @@ class Orchestrator:
         body: bytes = b"",
         timeout: float = 30.0,
     ) -> OrchestratorHttpResponse:
-        """One HTTP exchange over the socket the module announced (httpx when installed)."""
-        from pywatt.core.orchestrator._http import request
+        """One HTTP exchange over the socket the module announced."""
+        import httpx
 
         handle = self.get(module_id)
         handle._require_running()
         address = handle.http_address
         if address is None or (isinstance(address, tuple) and address[1] == 0):
             raise ModuleUnavailable(f"module {module_id!r} announced no socket ({handle.listen})")
-        return await request(address, method, uri, headers or {}, body, timeout)
+        if isinstance(address, tuple):
+            transport = httpx.AsyncHTTPTransport()
+            base = f"http://{address[0]}:{address[1]}"
+        else:
+            transport = httpx.AsyncHTTPTransport(uds=address)
+            base = "http://module"
+        async with httpx.AsyncClient(transport=transport, base_url=base, timeout=timeout) as client:
+            try:
+                reply = await client.request(method, uri, headers=headers, content=body)
+            except httpx.TimeoutException as exc:
+                raise ModuleTimeoutError(f"{method} {uri} timed out after {timeout:g} s") from exc
+            except httpx.TransportError as exc:
+                raise ModuleUnavailable(f"{method} {uri}: {exc}") from exc
+        return OrchestratorHttpResponse(reply.status_code, dict(reply.headers), reply.content)
 
     async def send_frame(self, module_id: str, message: Any) -> bool:
         """Write a bare o→m frame to a module's TCP channel (tests use it for ``heartbeat``)."""

@@ -12,23 +12,18 @@ import uuid
 from dataclasses import asdict, is_dataclass
 from typing import TYPE_CHECKING, Any
 
+from pywatt.cli.orchestrator._databases import DataDatabaseConnection, DbConnection
+from pywatt.cli.orchestrator._jwt import JwtService
 from pywatt.core._wire import dumps
 from pywatt.core.errors import ServiceError
-from pywatt.core.orchestrator._databases import (
-    DataDatabaseConnection,
-    DbConnection,
-    SqliteConnection,
-)
-from pywatt.core.orchestrator._jwt import JwtService
-from pywatt.core.orchestrator._memcache import MemoryCache
 
 if TYPE_CHECKING:
+    from pywatt.cli.orchestrator.secret_source import SecretSource
     from pywatt.core.messages import ServiceOperation, ServiceRequest
-    from pywatt.core.orchestrator.secrets import SecretSource
 
 __all__ = ["ServiceBackends"]
 
-logger = logging.getLogger("pywatt.core.orchestrator")
+logger = logging.getLogger("pywatt.cli.orchestrator")
 
 
 class ServiceBackends:
@@ -64,30 +59,28 @@ class ServiceBackends:
     # -- connections ------------------------------------------------------------------------
 
     def _new_db_connection(self) -> DbConnection:
-        if self.database_url is not None:
-            if self._database is None:
-                from pywatt.data import open_database
+        if self._database is None:
+            from pywatt.data import open_database
 
-                self._database = open_database(self.database_url)
-            return DataDatabaseConnection(self._database)
-        if self._sqlite_path is None:
-            self._tempdir = tempfile.TemporaryDirectory(prefix="pywatt-orch-db-")
-            self._sqlite_path = os.path.join(self._tempdir.name, "services.sqlite3")
-        return SqliteConnection(self._sqlite_path)
+            url = self.database_url
+            if url is None:
+                if self._sqlite_path is None:
+                    self._tempdir = tempfile.TemporaryDirectory(prefix="pywatt-orch-db-")
+                    self._sqlite_path = os.path.join(self._tempdir.name, "services.sqlite3")
+                url = f"sqlite:///{self._sqlite_path}"
+            self._database = open_database(url)
+        return DataDatabaseConnection(self._database)
 
     def _cache_backend(self) -> Any:
         if self._cache is None:
-            if self.cache_url is not None:
-                from pywatt.data import open_cache
+            from pywatt.data import open_cache
 
-                self._cache = open_cache(self.cache_url)
-            else:
-                self._cache = MemoryCache()
+            self._cache = open_cache(self.cache_url or "memory://")
         return self._cache
 
     def _jwt_service(self) -> JwtService:
         if self._jwt is None:
-            from pywatt.core.orchestrator.secrets import SecretSource
+            from pywatt.cli.orchestrator.secret_source import SecretSource
 
             self._jwt = JwtService(self.secrets or SecretSource(), self.jwt_secret)
         return self._jwt
@@ -100,7 +93,7 @@ class ServiceBackends:
                 connection_id = f"conn-db-{uuid.uuid4()}"
                 conn = self._new_db_connection()
                 asked = msg.config.get("db_type") if isinstance(msg.config, dict) else None
-                served = self._database.backend if self._database is not None else "sqlite"
+                served = self._database.backend
                 if asked not in (None, served):
                     # The wire SQL's placeholder style follows db_type ('?' or '$1').
                     return False, None, f"this orchestrator serves {served}, not {asked!r}"

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from pywatt.core.errors import ServiceError
 
 if TYPE_CHECKING:
-    from pywatt.core.orchestrator.secrets import SecretSource
+    from pywatt.cli.orchestrator.secret_source import SecretSource
 
 __all__ = ["JwtService"]
 

@@ -21,13 +21,14 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from anyio.abc import Listener, SocketAttribute, SocketStream
 
-from pywatt.core.errors import ModuleUnavailable, ProtocolError
+from pywatt.cli.orchestrator.errors import ModuleUnavailable
+from pywatt.core.errors import ProtocolError
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
+    from pywatt.cli.orchestrator.orchestrator import Orchestrator
     from pywatt.core.messages import ServiceProviderInfo
-    from pywatt.core.orchestrator.orchestrator import Orchestrator
 
 __all__ = ["DISCOVERY_ADDRESS_ENV", "DiscoveryRegistry"]
 

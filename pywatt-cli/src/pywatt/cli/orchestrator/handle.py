@@ -15,22 +15,23 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from anyio.abc import ByteReceiveStream, Process
 
-from pywatt.core._lines import DEFAULT_MAX_LINE, LineSplitter, OversizedLine
-from pywatt.core._reply import Reply as Pending
-from pywatt.core._reply import wait_any
-from pywatt.core.errors import (
+from pywatt.cli.orchestrator._discovery_registry import DISCOVERY_ADDRESS_ENV
+from pywatt.cli.orchestrator.errors import (
     ModuleCrashed,
     ModuleStartError,
     ModuleTimeoutError,
     ModuleUnavailable,
-    ProtocolError,
 )
-from pywatt.core.orchestrator.discovery import DISCOVERY_ADDRESS_ENV
-from pywatt.core.orchestrator.logs import ModuleLog, parse_stderr_line
+from pywatt.cli.orchestrator.module_logs import ModuleLog, parse_stderr_line
+from pywatt.core._lines import DEFAULT_MAX_LINE, LineSplitter, OversizedLine
+from pywatt.core._reply import PendingReplies, wait_any
+from pywatt.core.errors import ProtocolError
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
+    from pywatt.cli.orchestrator.orchestrator import Orchestrator
+    from pywatt.cli.orchestrator.spec import ModuleSpec
     from pywatt.core.messages import (
         EndpointInfo,
         ModuleToOrchestrator,
@@ -39,8 +40,6 @@ if TYPE_CHECKING:
         ServiceRequest,
         StdioHttpResponse,
     )
-    from pywatt.core.orchestrator.orchestrator import Orchestrator
-    from pywatt.core.orchestrator.spec import ModuleSpec
 
 __all__ = ["ModuleHandle", "OrchestratorHttpResponse"]
 
@@ -93,8 +92,8 @@ class ModuleHandle:
         self._run: _Run | None = None
         self._send_stream: Any = None
         self._stopping = False
-        self._pending_http: dict[str, Pending[StdioHttpResponse]] = {}
-        self._pending_rotation: dict[str, Pending[RotationAck]] = {}
+        # Keyed ("http", request_id) and ("rotation", rotation_id).
+        self._replies: PendingReplies[tuple[str, str]] = PendingReplies()
         self._rotation_ids: dict[str, str] = {}
         self._log_event = anyio.Event()
         self._crash_event = anyio.Event()
@@ -221,12 +220,7 @@ class ModuleHandle:
             old.set()
         else:
             error = ModuleUnavailable(f"module {self.module_id!r} exited with code {code}")
-        for http in self._pending_http.values():
-            http.fail(error)
-        for rotation in self._pending_rotation.values():
-            rotation.fail(error)
-        self._pending_http.clear()
-        self._pending_rotation.clear()
+        self._replies.fail_all(error)
         run.exited.set()
         if unexpected and self.spec.restart:
             self._orch._task_group.start_soon(self._restart)
@@ -329,8 +323,6 @@ class ModuleHandle:
 
         self._require_running()
         request_id = str(uuid.uuid4())
-        pending: Pending[StdioHttpResponse] = Pending()
-        self._pending_http[request_id] = pending
         msg = HttpRequest(
             request_id=request_id,
             method=method,
@@ -339,14 +331,13 @@ class ModuleHandle:
             body=body or None,
         )
         try:
-            await self._send(msg)
-            reply = await pending.wait(timeout)
+            reply: StdioHttpResponse = await self._replies.request(
+                ("http", request_id), lambda: self._send(msg), timeout
+            )
         except TimeoutError:
             raise ModuleTimeoutError(
                 f"module {self.module_id!r} did not answer {method} {uri} within {timeout:g} s"
             ) from None
-        finally:
-            self._pending_http.pop(request_id, None)
         return OrchestratorHttpResponse(reply.status_code, dict(reply.headers), reply.body or b"")
 
     async def rotate(self, values: dict[str, str], timeout: float = 5.0) -> RotationAck:
@@ -358,17 +349,16 @@ class ModuleHandle:
         for name, value in values.items():
             self._orch.secrets.set(name, value)
             self._rotation_ids[name] = rotation_id
-        pending: Pending[RotationAck] = Pending()
-        self._pending_rotation[rotation_id] = pending
+        rotated = Rotated(keys=list(values), rotation_id=rotation_id)
         try:
-            await self._send(Rotated(keys=list(values), rotation_id=rotation_id))
-            return await pending.wait(timeout)
+            ack: RotationAck = await self._replies.request(
+                ("rotation", rotation_id), lambda: self._send(rotated), timeout
+            )
         except TimeoutError:
             raise ModuleTimeoutError(
                 f"module {self.module_id!r} did not ack rotation {rotation_id} within {timeout:g} s"
             ) from None
-        finally:
-            self._pending_rotation.pop(rotation_id, None)
+        return ack
 
     async def push_secret(self, name: str, value: str) -> None:
         """Update the source and push the value unasked (the module caches it)."""
@@ -476,13 +466,10 @@ class ModuleHandle:
         from pywatt.core import messages as m
 
         if isinstance(msg, m.StdioHttpResponse):
-            pending = self._pending_http.get(msg.request_id)
-            if pending is None:
+            if not self._replies.resolve(("http", msg.request_id), msg):
                 self._orch._report(
                     self.module_id, "WARN", f"HTTP response for unknown request {msg.request_id}"
                 )
-            else:
-                pending.resolve(msg)
         elif isinstance(msg, m.Announce):
             self.listen, self.endpoints = msg.listen, list(msg.endpoints)
             if self._run is not None:
@@ -490,13 +477,10 @@ class ModuleHandle:
         elif isinstance(msg, m.GetSecret):
             await self._answer_secret(msg.name)
         elif isinstance(msg, m.RotationAck):
-            rotation = self._pending_rotation.get(msg.rotation_id)
-            if rotation is None:
+            if not self._replies.resolve(("rotation", msg.rotation_id), msg):
                 self._orch._report(
                     self.module_id, "WARN", f"rotation_ack for unknown rotation {msg.rotation_id}"
                 )
-            else:
-                rotation.resolve(msg)
         elif isinstance(msg, m.PortRequest):
             port = self._orch._allocate_port(msg.specific_port, self.module_id)
             await self._send(m.PortResponse(request_id=msg.request_id, success=True, port=port))
@@ -542,8 +526,8 @@ class ModuleHandle:
             return
 
     async def _answer_operation(self, msg: ServiceOperation) -> None:
+        from pywatt.cli.orchestrator.service_backends import operation_echo
         from pywatt.core.messages import ServiceOperationResult, encode
-        from pywatt.core.orchestrator.services import operation_echo
 
         ok, result, error = await self._orch.services.handle_operation(msg)
         body = encode(ServiceOperationResult(success=ok, result=result, error=error))

@@ -16,19 +16,16 @@ from anyio.abc import ByteStream, Listener, SocketAttribute, SocketStream
 from anyio.streams.tls import TLSStream
 
 from pywatt.core.errors import ConfigError, ProtocolError, UnknownOpError
+from pywatt.core.messages import REPLY_ENDPOINT
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
+    from pywatt.cli.orchestrator.handle import ModuleHandle
+    from pywatt.cli.orchestrator.orchestrator import Orchestrator
     from pywatt.core.messages import RouteToModule
-    from pywatt.core.orchestrator.handle import ModuleHandle
-    from pywatt.core.orchestrator.orchestrator import Orchestrator
 
-__all__ = ["REPLY_ENDPOINT", "ChannelRouter"]
-
-#: ``target_endpoint`` of a reply (an extension agreed with pywatt-comm): deliver it as
-#: ``routed_module_response`` to the module that sent the request.
-REPLY_ENDPOINT = "__pywatt_reply__"
+__all__ = ["ChannelRouter"]
 
 
 class ChannelRouter:
