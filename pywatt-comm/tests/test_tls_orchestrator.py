@@ -14,7 +14,7 @@ import pytest
 import trustme
 
 from pywatt.cli.orchestrator import ModuleLog, ModuleSpec, Orchestrator, SecretSource
-from pywatt.core.errors import ModuleStartError
+from pywatt.cli.orchestrator.errors import ModuleStartError
 from pywatt.core.tls import (
     TLS_CA_SECRET,
     TLS_CLIENT_CERT_SECRET,
