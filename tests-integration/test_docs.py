@@ -254,9 +254,9 @@ def test_command_page_runs_as_printed(monkeypatch):
 def test_channel_page_answers_heartbeat_http_and_shutdown(monkeypatch, tmp_path):
     module = _page_module("channel", monkeypatch)
     plugins = build_plugins(entry_points=[], extra=[("docs-page", module)], env={})
-    from pywatt.core.protocol import FrameDecoder, decode_envelope, encode_frame
     from pywatt.core.contracts import HttpExchangeResponse
     from pywatt.core.messages import IpcChannelConfig
+    from pywatt.core.protocol import FrameDecoder, decode_envelope, encode_frame
 
     class Host:
         module_id = "docs"
