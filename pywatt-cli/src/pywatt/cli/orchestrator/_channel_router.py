@@ -15,6 +15,7 @@ import anyio
 from anyio.abc import ByteStream, Listener, SocketAttribute, SocketStream
 from anyio.streams.tls import TLSStream
 
+from pywatt.cli.orchestrator._frames import incoming_frames
 from pywatt.core.errors import ConfigError, ProtocolError, UnknownOpError
 from pywatt.core.messages import REPLY_ENDPOINT
 
@@ -122,17 +123,12 @@ class ChannelRouter:
             await listener.aclose()
 
     async def _read(self, handle: ModuleHandle, stream: ByteStream) -> None:
-        from pywatt.core.envelope import FrameDecoder, decode_envelope, frame_payload_to_json
+        from pywatt.core.envelope import decode_envelope, frame_payload_to_json
         from pywatt.core.messages import decode_m2o
 
-        decoder = FrameDecoder()
-        while True:
-            try:
-                chunk = await stream.receive(65536)
-            except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError):
-                return
-            try:
-                for fmt, data in decoder.feed(chunk):
+        try:
+            async with incoming_frames(stream) as frames:
+                async for fmt, data in frames:
                     try:
                         text = frame_payload_to_json(fmt, data)
                         try:
@@ -144,9 +140,8 @@ class ChannelRouter:
                         continue
                     handle.channel_frames.append(msg)
                     await self._dispatch(handle, msg)
-            except ProtocolError as exc:
-                self._orch._report(handle.module_id, "WARN", f"channel closed: {exc}")
-                return
+        except ProtocolError as exc:
+            self._orch._report(handle.module_id, "WARN", f"channel closed: {exc}")
 
     async def _dispatch(self, handle: ModuleHandle, msg: object) -> None:
         from pywatt.core.messages import HttpResponse, RouteToModule

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from anyio.abc import Listener, SocketAttribute, SocketStream
 
+from pywatt.cli.orchestrator._frames import incoming_frames
 from pywatt.cli.orchestrator.errors import ModuleUnavailable
 from pywatt.core.errors import ProtocolError
 
@@ -71,34 +72,28 @@ class DiscoveryRegistry:
             await listener.aclose()
 
     async def _read(self, module_id: str, stream: SocketStream) -> None:
-        from pywatt.core.envelope import FrameDecoder, decode_envelope, encode_frame
+        from pywatt.core.envelope import decode_envelope, encode_frame
         from pywatt.core.envelope import frame_payload_to_json as to_json
         from pywatt.core.messages import encode
 
-        decoder = FrameDecoder()
-        while True:
-            try:
-                chunk = await stream.receive(65536)
-            except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError):
-                return
-            try:
-                frames = list(decoder.feed(chunk))
-            except ProtocolError as exc:
-                self._orch._report(module_id, "WARN", f"discovery connection closed: {exc}")
-                return
-            for fmt, data in frames:
-                try:
-                    envelope = decode_envelope(to_json(fmt, data))
-                    if isinstance(envelope.content, dict) and "request_type" in envelope.content:
-                        body = json.dumps(await self.register(envelope.content)).encode()
-                    else:
-                        reply = self.answer(module_id, envelope.content_as_m2o())
-                        body = b"" if reply is None else encode(reply)
-                except ProtocolError as exc:
-                    self._orch._report(module_id, "WARN", f"bad discovery frame: {exc}")
-                    continue
-                if body:
-                    await stream.send(encode_frame(body))
+        try:
+            async with incoming_frames(stream) as frames:
+                async for fmt, data in frames:
+                    try:
+                        envelope = decode_envelope(to_json(fmt, data))
+                        content = envelope.content
+                        if isinstance(content, dict) and "request_type" in content:
+                            body = json.dumps(await self.register(content)).encode()
+                        else:
+                            reply = self.answer(module_id, envelope.content_as_m2o())
+                            body = b"" if reply is None else encode(reply)
+                    except ProtocolError as exc:
+                        self._orch._report(module_id, "WARN", f"bad discovery frame: {exc}")
+                        continue
+                    if body:
+                        await stream.send(encode_frame(body))
+        except ProtocolError as exc:
+            self._orch._report(module_id, "WARN", f"discovery connection closed: {exc}")
 
     async def register(self, request: dict[str, Any]) -> dict[str, Any]:
         """The bare reply to one §7.2 request."""
