@@ -17,20 +17,13 @@ def pywatt_register_database_backends(register: RegisterDatabaseBackend) -> None
 
 @hookimpl
 def pywatt_register_cache_backends(register: RegisterCacheBackend) -> None:
-    # Configuration classes only: each imports its driver when a cache is opened.
-    from pywatt.data.cache.config import (
-        FileCacheConfig,
-        MemcachedCacheConfig,
-        MemoryCacheConfig,
-        ProxyCacheConfig,
-        RedisCacheConfig,
-    )
-
-    for config_type in (
-        MemoryCacheConfig,
-        FileCacheConfig,
-        RedisCacheConfig,
-        MemcachedCacheConfig,
-        ProxyCacheConfig,
+    # Configuration classes by import path: a module that opens no cache loads none of them,
+    # and each imports its driver only when a cache is opened.
+    for scheme, config in (
+        ("memory", "MemoryCacheConfig"),
+        ("file", "FileCacheConfig"),
+        ("redis", "RedisCacheConfig"),
+        ("memcached", "MemcachedCacheConfig"),
+        ("proxy", "ProxyCacheConfig"),
     ):
-        register(config_type.scheme, config_type)
+        register(scheme, lazy(f"pywatt.data.cache.config:{config}"))

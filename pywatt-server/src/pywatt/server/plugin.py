@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 from typing import TYPE_CHECKING, Any
 
 from pywatt.core.contracts import RegisterServerAdapter
@@ -45,6 +46,10 @@ def _trace(config: AppConfig) -> None:
     from pywatt.core.telemetry import get_tracing, set_tracing
 
     if get_tracing() is not None or importlib.util.find_spec("opentelemetry") is None:
+        return
+    # An SDK provider is set through opentelemetry.trace: while nothing has imported it, none
+    # is set, and the API's import (tens of ms) is not paid at start-up for nothing.
+    if "opentelemetry.trace" not in sys.modules:
         return
     from pywatt.server.tracing import OtelTracing, sdk_configured
 
