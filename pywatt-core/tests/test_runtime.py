@@ -478,6 +478,27 @@ async def test_http_request_without_app_gets_404(plugins):
         assert reply["metadata"]["properties"] == {"correlation_id": "req-1"}
 
 
+async def test_http_request_before_the_announce_gets_503_not_silence(plugins):
+    async with ScriptedOrchestrator(no_app_module(secrets=["K"]), plugins=plugins) as orch:
+        assert await orch.receive_line() == b'{"op":"get_secret","name":"K"}'
+        await orch.send(
+            '{"op":"http_request","request_id":"early","method":"GET","uri":"/x","headers":{},"body":null}'
+        )
+        reply = await orch.receive()
+        assert reply["content"]["request_id"] == "early"
+        assert reply["content"]["status_code"] == 503
+        assert reply["content"]["headers"]["retry-after"] == "1"
+        assert b"has not announced" in bytes(reply["content"]["body"])
+        await orch.send({"op": "secret", "name": "K", "value": "v"})
+        assert await orch.receive_line() == ANNOUNCE_NO_APP
+        # Once announced, the module's own handler answers (no app: 404).
+        await orch.send(
+            '{"op":"http_request","request_id":"late","method":"GET","uri":"/x","headers":{},"body":null}'
+        )
+        reply = await orch.receive()
+        assert (reply["content"]["request_id"], reply["content"]["status_code"]) == ("late", 404)
+
+
 async def test_missing_server_adapter_is_a_clear_error(plugins, caplog):
     module = PyWattModule(lambda state: object())
     async with ScriptedOrchestrator(module, plugins=plugins) as orch:

@@ -322,6 +322,9 @@ class PyWattModule(Generic[T]):
             _log_bootstrap_failure(exc)
             channel.close()
             return 1
+        # Until the module announces, an http_request gets a 503 at once instead of nothing:
+        # the orchestrator may retry, and its caller is never left waiting.
+        channel.on("http_request", lambda msg: _answer_starting(channel, init, msg))
         stop = StopController()
         code = 0
         async with anyio.create_task_group() as tg:
@@ -649,9 +652,24 @@ class _EofDeadline:
 
 
 _SERVER_GRACE = 1.0
+_STARTING = error_body("module is starting: it has not announced yet")
 _UNAVAILABLE = error_body("module is shutting down")
 _NO_APP = error_body("module serves no HTTP app")
 _JSON = {"content-type": "application/json"}
+
+
+async def _answer_starting(channel: ControlChannel, init: InitBlob, msg: HttpRequest) -> None:
+    from pywatt.core.messages import stdio_http_response
+
+    logger.warning(
+        "http_request before the module announced; answered 503",
+        extra={"request_id": msg.request_id},
+    )
+    source = os.environ.get("PYWATT_MODULE_ID") or init.module_id
+    headers = {**_JSON, "retry-after": "1"}
+    await channel.send_line(
+        stdio_http_response(msg.request_id, 503, headers, _STARTING, source=source)
+    )
 
 
 async def _handle_http(
