@@ -13,8 +13,7 @@ from typing import Any
 import anyio
 import pytest
 
-from pywatt.core import hookspecs
-from pywatt.core import plugins as plugins_module
+from pywatt.core import hookspecs, plugins as plugins_module
 from pywatt.core.plugins import Plugins, build_plugins
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "hooks.md"

@@ -6,8 +6,7 @@ import json
 import os
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from pywatt.core import messages as m
 from pywatt.core._bodies import FAST_PATH_MIN, parse_octets, render_octets

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 
 import anyio
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from pywatt.core.module import PyWattModule
 from pywatt.core.plugins import build_plugins

@@ -9,8 +9,7 @@ import sys
 import textwrap
 import time
 
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from pywatt.core._lines import KEEP_BYTES, LineSplitter, OversizedLine
 

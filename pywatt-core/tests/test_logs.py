@@ -11,8 +11,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from pywatt.core.errors import ConfigError
 from pywatt.core.logs import (

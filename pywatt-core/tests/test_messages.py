@@ -4,8 +4,7 @@ import json
 import uuid
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from pywatt.core import messages as m
 from pywatt.core._wire import fix_floats, format_float

@@ -4,8 +4,7 @@ import json
 import threading
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 import pywatt.core.redact as redact_mod
 from pywatt.core.redact import REDACTED, Redactor, spellings

@@ -12,8 +12,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from pywatt.core import messages as m
-from pywatt.core import service_models as services
+from pywatt.core import messages as m, service_models as services
 from pywatt.core._wire import dumps
 from pywatt.core.envelope import (
     EncodedMessage,

@@ -15,8 +15,7 @@ from typing import Any
 
 import anyio
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from pywatt.data import Database, open_database
 from pywatt.data.errors import DatabaseParameterError, StatementRewriteError

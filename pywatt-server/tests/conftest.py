@@ -8,14 +8,11 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-from fastapi import FastAPI, Request
-from fastapi import Response as FastAPIResponse
-from flask import Flask, request
-from flask import Response as FlaskResponse
+from fastapi import FastAPI, Request, Response as FastAPIResponse
+from flask import Flask, Response as FlaskResponse, request
 from starlette.applications import Starlette
 from starlette.requests import Request as StarletteRequest
-from starlette.responses import PlainTextResponse
-from starlette.responses import Response as StarletteResponse
+from starlette.responses import PlainTextResponse, Response as StarletteResponse
 from starlette.routing import Route
 
 from pywatt.core.serving import AppRunner

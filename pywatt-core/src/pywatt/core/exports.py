@@ -2,26 +2,32 @@
 
 Every pywatt distribution re-exports its public names from its package, and plugin
 discovery imports those packages; loading the names eagerly would import a web framework,
-SQLAlchemy or a JOSE library in processes that never use them.
+SQLAlchemy or a JOSE library in processes that never use them. The names are declared twice:
+as ``X as X`` imports under ``TYPE_CHECKING`` for type checkers, and here by module for the
+runtime; a test checks that the two agree in every distribution.
 """
 
 from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 __all__ = ["lazy_exports"]
 
 
 def lazy_exports(
-    package: str, names: Mapping[str, str], public: Sequence[str]
-) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
-    """``__getattr__`` and ``__dir__`` for ``package``: ``names`` maps a name to its module.
+    package: str, groups: Mapping[str, str], own: Iterable[str] = ()
+) -> tuple[Callable[[str], Any], Callable[[], list[str]], list[str]]:
+    """``__getattr__``, ``__dir__`` and ``__all__`` for ``package``.
 
-    Use as ``__getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)``.
+    ``groups`` maps a module to the space-separated names it provides; ``own`` lists public
+    names the package defines itself. Use as
+    ``__getattr__, __dir__, __all__ = lazy_exports(__name__, {"pkg.mod": "A B"})``.
     """
+    names = {name: module for module, listed in groups.items() for name in listed.split()}
+    public = sorted({*names, *own})
 
     def getattr_(name: str) -> Any:
         module = names.get(name)
@@ -32,6 +38,6 @@ def lazy_exports(
         return value
 
     def dir_() -> list[str]:
-        return sorted(public)
+        return list(public)
 
-    return getattr_, dir_
+    return getattr_, dir_, public

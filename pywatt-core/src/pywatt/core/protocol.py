@@ -13,80 +13,43 @@ from pywatt.core.exports import lazy_exports
 
 if TYPE_CHECKING:
     from pywatt.core.envelope import (
-        EncodedMessage,
-        EncodingFormat,
-        FrameDecoder,
-        Message,
-        MessageMetadata,
-        decode_envelope,
-        encode_envelope,
-        encode_frame,
-        frame_payload_to_json,
+        EncodedMessage as EncodedMessage,
+        EncodingFormat as EncodingFormat,
+        FrameDecoder as FrameDecoder,
+        Message as Message,
+        MessageMetadata as MessageMetadata,
+        decode_envelope as decode_envelope,
+        encode_envelope as encode_envelope,
+        encode_frame as encode_frame,
+        frame_payload_to_json as frame_payload_to_json,
     )
     from pywatt.core.messages import (
-        REPLY_ENDPOINT,
-        InitBlob,
-        ListenAddress,
-        ModuleToOrchestrator,
-        OrchestratorToModule,
-        StdioHttpResponse,
-        decode_init,
-        decode_m2o,
-        decode_module_line,
-        decode_o2m,
-        encode,
-        parse_listen_address,
-        stdio_http_response,
+        REPLY_ENDPOINT as REPLY_ENDPOINT,
+        InitBlob as InitBlob,
+        ListenAddress as ListenAddress,
+        ModuleToOrchestrator as ModuleToOrchestrator,
+        OrchestratorToModule as OrchestratorToModule,
+        StdioHttpResponse as StdioHttpResponse,
+        decode_init as decode_init,
+        decode_m2o as decode_m2o,
+        decode_module_line as decode_module_line,
+        decode_o2m as decode_o2m,
+        encode as encode,
+        parse_listen_address as parse_listen_address,
+        stdio_http_response as stdio_http_response,
     )
 
-_LAZY: dict[str, str] = {
-    "REPLY_ENDPOINT": "pywatt.core.messages",
-    "InitBlob": "pywatt.core.messages",
-    "ListenAddress": "pywatt.core.messages",
-    "ModuleToOrchestrator": "pywatt.core.messages",
-    "OrchestratorToModule": "pywatt.core.messages",
-    "StdioHttpResponse": "pywatt.core.messages",
-    "decode_init": "pywatt.core.messages",
-    "decode_m2o": "pywatt.core.messages",
-    "decode_module_line": "pywatt.core.messages",
-    "decode_o2m": "pywatt.core.messages",
-    "encode": "pywatt.core.messages",
-    "parse_listen_address": "pywatt.core.messages",
-    "stdio_http_response": "pywatt.core.messages",
-    "EncodedMessage": "pywatt.core.envelope",
-    "EncodingFormat": "pywatt.core.envelope",
-    "FrameDecoder": "pywatt.core.envelope",
-    "Message": "pywatt.core.envelope",
-    "MessageMetadata": "pywatt.core.envelope",
-    "decode_envelope": "pywatt.core.envelope",
-    "encode_envelope": "pywatt.core.envelope",
-    "encode_frame": "pywatt.core.envelope",
-    "frame_payload_to_json": "pywatt.core.envelope",
-}
-
-__all__ = [
-    "REPLY_ENDPOINT",
-    "EncodedMessage",
-    "EncodingFormat",
-    "FrameDecoder",
-    "InitBlob",
-    "ListenAddress",
-    "Message",
-    "MessageMetadata",
-    "ModuleToOrchestrator",
-    "OrchestratorToModule",
-    "StdioHttpResponse",
-    "decode_envelope",
-    "decode_init",
-    "decode_m2o",
-    "decode_module_line",
-    "decode_o2m",
-    "encode",
-    "encode_envelope",
-    "encode_frame",
-    "frame_payload_to_json",
-    "parse_listen_address",
-    "stdio_http_response",
-]
-
-__getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    {
+        "pywatt.core.envelope": (
+            "decode_envelope encode_envelope encode_frame EncodedMessage EncodingFormat "
+            "frame_payload_to_json FrameDecoder Message MessageMetadata"
+        ),
+        "pywatt.core.messages": (
+            "decode_init decode_m2o decode_module_line decode_o2m encode InitBlob ListenAddress "
+            "ModuleToOrchestrator OrchestratorToModule parse_listen_address REPLY_ENDPOINT "
+            "stdio_http_response StdioHttpResponse"
+        ),
+    },
+)

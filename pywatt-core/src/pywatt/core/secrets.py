@@ -15,8 +15,7 @@ from pywatt.core.redact import redact, register_secret
 
 if TYPE_CHECKING:
     from pywatt.core.control import ControlChannel
-    from pywatt.core.messages import Rotated
-    from pywatt.core.messages import Secret as SecretMessage
+    from pywatt.core.messages import Rotated, Secret as SecretMessage
 
 __all__ = ["CacheMode", "RotationCallback", "Secret", "SecretClient"]
 

@@ -9,111 +9,59 @@ from pywatt.core.exports import lazy_exports
 
 if TYPE_CHECKING:
     from pywatt.data.cache import (
-        BackendStats,
-        Cache,
-        CacheConfig,
-        CacheSettings,
-        CacheStats,
-        EncodedCache,
-        FileCacheConfig,
-        MemcachedCacheConfig,
-        MemoryCacheConfig,
-        RedisCacheConfig,
-        incremented,
-        open_cache,
+        BackendStats as BackendStats,
+        Cache as Cache,
+        CacheConfig as CacheConfig,
+        CacheSettings as CacheSettings,
+        CacheStats as CacheStats,
+        EncodedCache as EncodedCache,
+        FileCacheConfig as FileCacheConfig,
+        MemcachedCacheConfig as MemcachedCacheConfig,
+        MemoryCacheConfig as MemoryCacheConfig,
+        RedisCacheConfig as RedisCacheConfig,
+        incremented as incremented,
+        open_cache as open_cache,
     )
-
-    # --- database ---
     from pywatt.data.database import (
-        Database,
-        DatabaseSettings,
-        Transaction,
-        open_database,
-        reveal,
-        to_positional,
+        Database as Database,
+        DatabaseSettings as DatabaseSettings,
+        Transaction as Transaction,
+        open_database as open_database,
+        reveal as reveal,
+        to_positional as to_positional,
     )
     from pywatt.data.errors import (
-        CacheOutcomeUnknownError,
-        DatabaseConfigError,
-        DatabaseConnectionError,
-        DatabaseError,
-        DatabaseIntegrityError,
-        DatabaseOutcomeUnknownError,
-        DatabaseParameterError,
-        DatabaseQueryError,
-        DatabaseTimeoutError,
-        OutcomeUnknownError,
-        StatementRewriteError,
-        TransactionClosedError,
+        CacheOutcomeUnknownError as CacheOutcomeUnknownError,
+        DatabaseConfigError as DatabaseConfigError,
+        DatabaseConnectionError as DatabaseConnectionError,
+        DatabaseError as DatabaseError,
+        DatabaseIntegrityError as DatabaseIntegrityError,
+        DatabaseOutcomeUnknownError as DatabaseOutcomeUnknownError,
+        DatabaseParameterError as DatabaseParameterError,
+        DatabaseQueryError as DatabaseQueryError,
+        DatabaseTimeoutError as DatabaseTimeoutError,
+        OutcomeUnknownError as OutcomeUnknownError,
+        StatementRewriteError as StatementRewriteError,
+        TransactionClosedError as TransactionClosedError,
     )
 
 # Names load on first use, so discovering this distribution's plugin (which imports the
 # package) costs nothing until a component is actually used.
-_LAZY: dict[str, str] = {
-    "BackendStats": "pywatt.data.cache",
-    "Cache": "pywatt.data.cache",
-    "CacheConfig": "pywatt.data.cache",
-    "CacheSettings": "pywatt.data.cache",
-    "incremented": "pywatt.data.cache",
-    "CacheStats": "pywatt.data.cache",
-    "EncodedCache": "pywatt.data.cache",
-    "FileCacheConfig": "pywatt.data.cache",
-    "MemcachedCacheConfig": "pywatt.data.cache",
-    "MemoryCacheConfig": "pywatt.data.cache",
-    "RedisCacheConfig": "pywatt.data.cache",
-    "open_cache": "pywatt.data.cache",
-    "Database": "pywatt.data.database",
-    "DatabaseSettings": "pywatt.data.database",
-    "Transaction": "pywatt.data.database",
-    "open_database": "pywatt.data.database",
-    "reveal": "pywatt.data.database",
-    "to_positional": "pywatt.data.database",
-    "CacheOutcomeUnknownError": "pywatt.data.errors",
-    "DatabaseConfigError": "pywatt.data.errors",
-    "DatabaseConnectionError": "pywatt.data.errors",
-    "DatabaseError": "pywatt.data.errors",
-    "DatabaseIntegrityError": "pywatt.data.errors",
-    "DatabaseOutcomeUnknownError": "pywatt.data.errors",
-    "DatabaseParameterError": "pywatt.data.errors",
-    "DatabaseQueryError": "pywatt.data.errors",
-    "DatabaseTimeoutError": "pywatt.data.errors",
-    "OutcomeUnknownError": "pywatt.data.errors",
-    "StatementRewriteError": "pywatt.data.errors",
-    "TransactionClosedError": "pywatt.data.errors",
-}
-
-__all__ = [
-    "BackendStats",
-    "Cache",
-    "CacheConfig",
-    "CacheOutcomeUnknownError",
-    "CacheSettings",
-    "CacheStats",
-    "Database",
-    "DatabaseConfigError",
-    "DatabaseConnectionError",
-    "DatabaseError",
-    "DatabaseIntegrityError",
-    "DatabaseOutcomeUnknownError",
-    "DatabaseParameterError",
-    "DatabaseQueryError",
-    "DatabaseSettings",
-    "DatabaseTimeoutError",
-    "EncodedCache",
-    "FileCacheConfig",
-    "MemcachedCacheConfig",
-    "MemoryCacheConfig",
-    "OutcomeUnknownError",
-    "RedisCacheConfig",
-    "StatementRewriteError",
-    "Transaction",
-    "TransactionClosedError",
-    "incremented",
-    "open_cache",
-    "open_database",
-    "reveal",
-    "to_positional",
-]
-
-
-__getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    {
+        "pywatt.data.cache": (
+            "BackendStats Cache CacheConfig CacheSettings CacheStats EncodedCache FileCacheConfig "
+            "incremented MemcachedCacheConfig MemoryCacheConfig open_cache RedisCacheConfig"
+        ),
+        "pywatt.data.database": (
+            "Database DatabaseSettings open_database reveal to_positional Transaction"
+        ),
+        "pywatt.data.errors": (
+            "CacheOutcomeUnknownError DatabaseConfigError DatabaseConnectionError DatabaseError "
+            "DatabaseIntegrityError DatabaseOutcomeUnknownError DatabaseParameterError "
+            "DatabaseQueryError DatabaseTimeoutError OutcomeUnknownError StatementRewriteError "
+            "TransactionClosedError"
+        ),
+    },
+)

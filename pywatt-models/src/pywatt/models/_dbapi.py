@@ -123,8 +123,7 @@ def _escape(sql: str, params: Mapping[str, Any]) -> str:
 
 
 def _call(coro: Awaitable[T]) -> T:
-    from pywatt.data.errors import DatabaseError as PywattError
-    from pywatt.data.errors import DatabaseIntegrityError
+    from pywatt.data.errors import DatabaseError as PywattError, DatabaseIntegrityError
 
     try:
         return await_only(coro)

@@ -11,8 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from alembic.migration import MigrationContext
-from alembic.operations import Operations
-from alembic.operations import ops as alembic_ops
+from alembic.operations import Operations, ops as alembic_ops
 
 from pywatt.models.descriptors import ColumnDescriptor, ModelDescriptor
 from pywatt.models.dialects import ModelDialect, get_dialect

@@ -22,8 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from pywatt.core.errors import ConfigError
 from pywatt.core.serving import DiscoveredEndpoint
-from pywatt.core.telemetry import get_tracing
-from pywatt.core.telemetry import transport as current_transport
+from pywatt.core.telemetry import get_tracing, transport as current_transport
 from pywatt.server._shield import send_error
 
 if TYPE_CHECKING:

@@ -72,8 +72,11 @@ class DiscoveryRegistry:
             await listener.aclose()
 
     async def _read(self, module_id: str, stream: SocketStream) -> None:
-        from pywatt.core.envelope import decode_envelope, encode_frame
-        from pywatt.core.envelope import frame_payload_to_json as to_json
+        from pywatt.core.envelope import (
+            decode_envelope,
+            encode_frame,
+            frame_payload_to_json as to_json,
+        )
         from pywatt.core.messages import encode
 
         try:
@@ -239,8 +242,12 @@ class _HttpOverTcp:
         self._frames: collections.deque[tuple[Any, bytes]] = collections.deque()
 
     async def request(self, content: dict[str, Any]) -> dict[str, Any]:
-        from pywatt.core.envelope import decode_envelope, encode_envelope, encode_frame
-        from pywatt.core.envelope import frame_payload_to_json as to_json
+        from pywatt.core.envelope import (
+            decode_envelope,
+            encode_envelope,
+            encode_frame,
+            frame_payload_to_json as to_json,
+        )
 
         async with self._lock:
             try:

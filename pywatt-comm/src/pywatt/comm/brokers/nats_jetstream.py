@@ -184,8 +184,7 @@ class NatsBroker:
         *,
         timeout: float = 5.0,
     ) -> Reply:
-        from nats.errors import NoRespondersError
-        from nats.errors import TimeoutError as NatsTimeout
+        from nats.errors import NoRespondersError, TimeoutError as NatsTimeout
 
         try:
             msg = await self.client.request(

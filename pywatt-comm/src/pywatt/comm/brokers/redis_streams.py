@@ -81,8 +81,10 @@ class RedisStreamsBroker:
             raise BrokerError("redis:// needs redis: pip install 'pywatt-comm[redis]'") from exc
         from redis.asyncio.retry import Retry
         from redis.backoff import ExponentialBackoff
-        from redis.exceptions import ConnectionError as RedisConnectionError
-        from redis.exceptions import TimeoutError as RedisTimeoutError
+        from redis.exceptions import (
+            ConnectionError as RedisConnectionError,
+            TimeoutError as RedisTimeoutError,
+        )
 
         # A bounded pool that waits for a free connection, so a burst of publishes queues.
         pool = BlockingConnectionPool.from_url(

@@ -29,8 +29,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, TypeVar
 
 import anyio
-from sqlalchemy import event, text
-from sqlalchemy import exc as sa_exc
+from sqlalchemy import event, exc as sa_exc, text
 from sqlalchemy.engine import URL, Connection, CursorResult, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
