@@ -52,7 +52,7 @@ def test_lazy_names_match_the_type_checking_imports(name: str) -> None:
 def test_an_unknown_name_is_an_attribute_error() -> None:
     import pywatt.core
 
-    with pytest.raises(AttributeError, match="'pywatt.core' has no attribute 'nope'"):
+    with pytest.raises(AttributeError, match=r"'pywatt\.core' has no attribute 'nope'"):
         pywatt.core.nope  # noqa: B018
 
 

@@ -114,11 +114,15 @@ async def test_bad_lines_are_skipped_and_module_keeps_serving(plugins, caplog):
         ]:
             await orch.send(line)
         await orch.send({"op": "rotated", "keys": ["A"], "rotation_id": "rot-1"})
+        # The invalid http_request still names its id: its caller gets a 400, not silence.
+        rejected = await orch.receive()
+        assert rejected["content"]["request_id"] == "r"
+        assert rejected["content"]["status_code"] == 400
         assert await orch.receive_line() == (
             b'{"op":"rotation_ack","rotation_id":"rot-1","status":"success"}'
         )
         assert ctx.channel.errors == 8
-    assert all(json.loads(line)["op"] for line in orch.lines)
+    assert all(json.loads(line).get("op") or "content" in json.loads(line) for line in orch.lines)
 
 
 async def test_shutdown_stops_the_module(plugins):

@@ -150,7 +150,8 @@ BAD_LINES = [
     '{"op":"secret","name":"G","value":"%s"',
     '{"op":{"value":"%s"}}',
     '{"op":"heartbeat","\\u006fp":"%s"}',
-    '{"op":"http_request","request_id":"%s","method":"GET","uri":"/","headers":{},"body":[256]}',
+    '{"op":"http_request","request_id":"r-bad","method":"GET","uri":"/","headers":{"x":"%s"},'
+    '"body":[256]}',
 ]
 
 
@@ -162,8 +163,11 @@ def test_unreadable_orchestrator_lines_are_logged_without_values(tmp_path):
     records = _assert_clean(proc)
     ignored = [r for r in records if "invalid stdin line" in str(r["fields"]["message"])]
     assert len(ignored) == len(BAD_LINES)
-    # Still serving after them all: the rotation after the bad lines is acknowledged.
-    assert proc.stdout.endswith(b'{"op":"rotation_ack","rotation_id":"rot-1","status":"success"}\n')
+    # Still serving after them all: the rotation after the bad lines is acknowledged, and the
+    # invalid http_request got its 400 (its id echoed, none of its values).
+    out = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert {"op": "rotation_ack", "rotation_id": "rot-1", "status": "success"} in out
+    assert [o["content"]["status_code"] for o in out if "content" in o] == [400]
     assert proc.returncode == 0
 
 

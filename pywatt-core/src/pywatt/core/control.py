@@ -8,6 +8,7 @@ handler. Writes go through one task, so lines never interleave.
 from __future__ import annotations
 
 import collections
+import functools
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
@@ -46,6 +47,7 @@ _QUEUE_MAX = 64 << 20
 
 Handler = Callable[[Any], "Awaitable[None] | None"]
 OversizedHandler = Callable[[OversizedLine], "Awaitable[None] | None"]
+InvalidHandler = Callable[[Line, ProtocolError], "Awaitable[None] | None"]
 
 
 class ControlChannel:
@@ -61,6 +63,9 @@ class ControlChannel:
         #: Called with each discarded oversized line, after it is logged (the module answers
         #: an oversized ``http_request`` with 413 from here).
         self.on_oversized: OversizedHandler | None = None
+        #: Called with each line that failed to decode, after it is logged (the module answers
+        #: an ``http_request`` it can still identify with 400 from here).
+        self.on_invalid: InvalidHandler | None = None
         self._replies: PendingReplies[tuple[str, str]] = PendingReplies()
         self._handlers: dict[str, Handler] = {}
         # The writer's queue: chunks ready for stdout, newlines included, in order.
@@ -282,6 +287,8 @@ class ControlChannel:
                 exc,
                 extra={"error": type(exc).__name__, "line": describe_line(item)},
             )
+            if self.on_invalid is not None:
+                self._run_handler(functools.partial(self.on_invalid, item), exc, "invalid line")
             return False
         op: str = msg.op
         if op == "shutdown":

@@ -21,7 +21,7 @@ import anyio
 from anyio.abc import TaskGroup
 
 from pywatt.core._bodies import error_body
-from pywatt.core._lines import DEFAULT_MAX_LINE
+from pywatt.core._lines import DEFAULT_MAX_LINE, KEEP_BYTES, Line
 from pywatt.core.config import AppConfig
 from pywatt.core.errors import ConfigError, InitError, PyWattError
 from pywatt.core.lifecycle import (
@@ -37,7 +37,6 @@ from pywatt.core.telemetry import transport as _transport
 if TYPE_CHECKING:
     import socket
 
-    from pywatt.core._lines import OversizedLine
     from pywatt.core._stdio import ByteSink, ByteSource
     from pywatt.core.control import ControlChannel
     from pywatt.core.health import HealthCheck
@@ -418,7 +417,16 @@ class PyWattModule(Generic[T]):
             if self.options.bind_http and not config.ipc_only:
                 sock = await self._bind(init, ports)
         channel.on("http_request", lambda msg: self._on_http(ctx, msg))
-        channel.on_oversized = lambda line: self._on_oversized(ctx, line)
+        channel.on_oversized = lambda line: self._reject(
+            ctx,
+            line.head,
+            line.tail,
+            413,
+            f"request line of {line.size} bytes exceeds {line.limit} bytes",
+        )
+        channel.on_invalid = lambda line, exc: self._reject(
+            ctx, line[:KEEP_BYTES], line[-KEEP_BYTES:], 400, f"invalid http_request: {exc}"
+        )
         channel.on("init", _ignore_late_init)
         ctx.listen = self._announced_listen(init, sock)
         endpoints = self._endpoints(ctx)
@@ -582,16 +590,22 @@ class PyWattModule(Generic[T]):
         if not replied:  # a runner that answers only by returning
             await respond(response)
 
-    async def _on_oversized(self, ctx: ModuleContext, line: OversizedLine) -> None:
-        """Answer an ``http_request`` too long to read with 413, so its caller never waits."""
+    async def _reject(
+        self, ctx: ModuleContext, head: Line, tail: Line, status: int, message: str
+    ) -> None:
+        """Answer an ``http_request`` line that could not be read, so its caller never waits.
+
+        A line too long to keep (413) or one that failed to decode (400) is known here only by
+        its two ends; when those name an ``http_request`` and its id, the caller gets a reply.
+        """
         from pywatt.core.messages import oversized_http_request_id, stdio_http_response
 
-        request_id = oversized_http_request_id(line.head, line.tail)
+        request_id = oversized_http_request_id(bytes(head), bytes(tail))
         if request_id is None:
             return
-        body = error_body(f"request line of {line.size} bytes exceeds {line.limit} bytes")
         source = os.environ.get("PYWATT_MODULE_ID") or ctx.init.module_id
-        reply = stdio_http_response(request_id, 413, dict(_JSON), body, source=source)
+        body = error_body(message)
+        reply = stdio_http_response(request_id, status, dict(_JSON), body, source=source)
         await ctx.channel.send_line(reply)
 
     async def _stop(self, ctx: ModuleContext, reason: str, plugins: Plugins) -> None:
