@@ -24,6 +24,7 @@ from pywatt.comm._writer import FrameWriter
 from pywatt.comm.metrics import ChannelMetrics, LatencyHistogram
 from pywatt.comm.reconnect import FOREVER, Backoff
 from pywatt.comm.routing import RoutedHandler, Router
+from pywatt.core._bodies import error_body
 from pywatt.core.envelope import FrameDecoder
 from pywatt.core.errors import ChannelClosedError, ChannelError, FrameError, ProtocolError
 from pywatt.core.messages import (
@@ -51,9 +52,7 @@ logger = logging.getLogger("pywatt.comm.channel")
 
 _STREAM_ERRORS = (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError)
 _INTERNAL_ERROR = HttpExchangeResponse(
-    500,
-    {"content-type": "application/json"},
-    b'{"status":"error","data":null,"message":"internal error"}',
+    500, {"content-type": "application/json"}, error_body("internal error")
 )
 
 

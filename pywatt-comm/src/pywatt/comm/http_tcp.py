@@ -38,6 +38,7 @@ __all__ = ["HttpTcpClient", "HttpTcpRequest", "HttpTcpResponse", "serve_http_ove
 
 logger = logging.getLogger("pywatt.comm.http_tcp")
 
+# Not the module's usual error body: §5.4's ApiResponse omits the null ``data`` field.
 _INTERNAL_ERROR = HttpExchangeResponse(
     500, {"Content-Type": "application/json"}, b'{"status":"error","message":"internal error"}'
 )
