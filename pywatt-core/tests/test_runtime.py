@@ -675,3 +675,66 @@ async def test_async_lifecycle_hooks_are_awaited_by_the_runtime():
         await orch.send({"op": "shutdown"})
         assert await orch.wait_exit(timeout=10) == 0
     assert seen == [f"configured {DEFAULT_INIT['module_id']}", "started", "stopping shutdown"]
+
+
+class _HangingAdapter:
+    """Serves over stdio only; ``/hang`` never finishes, ``/fast`` answers at once."""
+
+    name = "hanging"
+
+    def supports(self, app):
+        return True
+
+    def wrap(self, app):
+        return _HangingRunner()
+
+
+class _HangingRunner:
+    async def startup(self):
+        return None
+
+    async def handle(self, request, respond=None):
+        from pywatt.core.serving import HttpExchangeResponse
+
+        if request.uri == "/hang":
+            await anyio.sleep_forever()
+        return HttpExchangeResponse(200, {}, b"fast")
+
+    async def shutdown(self):
+        return None
+
+    def endpoints(self):
+        return []
+
+
+async def test_requests_still_running_at_the_drain_deadline_are_answered_503(caplog):
+    from pywatt.core import hookimpl
+    from pywatt.core.module import ServeOptions
+
+    class Adapters:
+        @hookimpl
+        def pywatt_register_server_adapters(self, register):
+            register("hanging", _HangingAdapter())
+
+    plugins = build_plugins(entry_points=[], extra=[("hanging", Adapters())], env={})
+    options = ServeOptions(drain_timeout=0.3, bind_http=False)
+    module = PyWattModule(lambda state: object(), options=options)
+    request = {"op": "http_request", "method": "GET", "headers": {}, "body": None}
+    async with ScriptedOrchestrator(module, plugins=plugins) as orch:
+        await orch.expect("announce")
+        # Two requests share an id (the orchestrator's ids need not be unique): each is
+        # answered once.
+        for rid, uri in [("h1", "/hang"), ("h1", "/hang"), ("h2", "/hang"), ("f", "/fast")]:
+            await orch.send({**request, "request_id": rid, "uri": uri})
+        fast = await orch.receive()
+        assert (fast["content"]["request_id"], fast["content"]["status_code"]) == ("f", 200)
+        await orch.send({"op": "shutdown"})
+        cut = [await orch.receive() for _ in range(3)]
+        assert await orch.wait_exit(timeout=3) == 0
+    assert sorted(c["content"]["request_id"] for c in cut) == ["h1", "h1", "h2"]
+    assert {c["content"]["status_code"] for c in cut} == {503}
+    body = json.loads(bytes(cut[0]["content"]["body"]))
+    assert body["message"] == "module stopped before the request finished"
+    # Nothing more after the three: no second reply for any request.
+    assert len([line for line in orch.lines if b'"content"' in line]) == 4
+    assert "3 stdio requests still running at the drain deadline; answered 503" in caplog.text

@@ -120,6 +120,8 @@ class ModuleContext:
     http_done: anyio.Event | None = None
     #: The operations routes (health, readiness, metrics) the adapter serves, announced too.
     operations: list[DiscoveredEndpoint] = field(default_factory=list)
+    #: stdio requests not answered yet: their reply callbacks, each called at most once.
+    unanswered: dict[object, Callable[[int, bytes], Awaitable[None]]] = field(default_factory=dict)
 
     def activate(self) -> None:
         """Make this the module :func:`current_module` finds in this context (and its tasks)."""
@@ -575,20 +577,28 @@ class PyWattModule(Generic[T]):
             method=msg.method, uri=msg.uri, headers=msg.headers, body=msg.body or b""
         )
         source = os.environ.get("PYWATT_MODULE_ID") or ctx.init.module_id
-
-        replied = False
+        key = object()  # ids come from the orchestrator and need not be unique
 
         async def respond(response: HttpExchangeResponse) -> None:
-            nonlocal replied
-            replied = True
+            if ctx.unanswered.pop(key, None) is None:
+                return  # already answered: by the app, or with a 503 when the drain ran out
             line = stdio_http_response(
                 msg.request_id, response.status, response.headers, response.body, source=source
             )
             await ctx.channel.send_line(line)
 
-        response = await _handle_http(ctx, request, respond)
-        if not replied:  # a runner that answers only by returning
-            await respond(response)
+        async def cut(status: int, body: bytes) -> None:
+            from pywatt.core.serving import HttpExchangeResponse
+
+            await respond(HttpExchangeResponse(status, dict(_JSON), body))
+
+        ctx.unanswered[key] = cut
+        try:
+            response = await _handle_http(ctx, request, respond)
+        except BaseException:
+            ctx.unanswered.pop(key, None)
+            raise
+        await respond(response)  # a no-op when the runner already answered through respond
 
     async def _reject(
         self, ctx: ModuleContext, head: Line, tail: Line, status: int, message: str
@@ -626,6 +636,16 @@ class PyWattModule(Generic[T]):
         with anyio.move_on_at(deadline):
             while ctx.in_flight:
                 await anyio.sleep(0.01)
+        if ctx.unanswered:
+            # Their callers would otherwise wait out their own timeouts for a reply that the
+            # exit is about to make impossible: a definite 503 now, once each.
+            logger.warning(
+                "%d stdio requests still running at the drain deadline; answered 503",
+                len(ctx.unanswered),
+                extra={"drain_seconds": drain},
+            )
+            for cut in list(ctx.unanswered.values()):
+                await cut(503, _CUT)
         http_done = ctx.http_done
         if http_done is not None:
             with anyio.move_on_at(deadline + _SERVER_GRACE):
@@ -668,6 +688,7 @@ class _EofDeadline:
 _SERVER_GRACE = 1.0
 _STARTING = error_body("module is starting: it has not announced yet")
 _UNAVAILABLE = error_body("module is shutting down")
+_CUT = error_body("module stopped before the request finished")
 _NO_APP = error_body("module serves no HTTP app")
 _JSON = {"content-type": "application/json"}
 
