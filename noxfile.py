@@ -52,7 +52,14 @@ TEST_EXTRA_DEPS: dict[str, list[str]] = {
 }
 # Third-party plugins written from the plugin-author docs alone, one per contract; each runs its
 # kit in `integration` and is type-checked against the contracts in `typecheck`.
-DOCS_PLUGINS = ["pywatt-cbor", "pywatt-falcon", "pywatt-psycopg", "pywatt-sqlitecache"]
+DOCS_PLUGINS = [
+    "pywatt-cbor",
+    "pywatt-falcon",
+    "pywatt-hmacauth",
+    "pywatt-pgbroker",
+    "pywatt-psycopg",
+    "pywatt-sqlitecache",
+]
 ALL_INSTALL = [
     "./pywatt-core",
     "./pywatt-comm[nats,redis]",

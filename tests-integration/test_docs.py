@@ -86,6 +86,8 @@ def test_there_is_a_page_per_contract():
         "encoder",
         "command",
         "channel",
+        "broker",
+        "authenticator",
     }
     nav = (ROOT / "mkdocs.yml").read_text()
     for page in PLUGIN_PAGES:
@@ -162,6 +164,16 @@ def _run_kit(tmp_path: Path, name: str, module_code: str, *args: str) -> None:
 def test_encoder_page_passes_its_kit(tmp_path):
     code = "\n\n".join(_python_blocks(ROOT / "docs" / "plugin-encoder.md"))
     _run_kit(tmp_path, "encoder", code)
+
+
+def test_broker_page_passes_its_kit(tmp_path):
+    code = "\n\n".join(_python_blocks(ROOT / "docs" / "plugin-broker.md"))
+    _run_kit(tmp_path, "broker", code)
+
+
+def test_authenticator_page_passes_its_kit(tmp_path):
+    code = "\n\n".join(_python_blocks(ROOT / "docs" / "plugin-authenticator.md"))
+    _run_kit(tmp_path, "authenticator", code)
 
 
 def test_database_page_backend_works(monkeypatch, tmp_path):
