@@ -51,6 +51,35 @@ def test_unknown_scheme_lists_installed_schemes(monkeypatch):
         broker_for_url("127.0.0.1:4222", plugins)
 
 
+def test_a_scheme_claimed_by_two_brokers_names_both(monkeypatch):
+    import importlib.metadata as md
+
+    class OtherBroker(FakeBroker):
+        schemes = ("fakes",)
+
+    @hookimpl
+    def first(register):
+        register("fake", FakeBroker)
+
+    @hookimpl
+    def second(register):
+        register("other", OtherBroker)
+
+    for name, impl in (("plug_a", first), ("plug_b", second)):
+        mod = types.ModuleType(name)
+        mod.pywatt_register_brokers = impl  # type: ignore[attr-defined]
+        monkeypatch.setitem(sys.modules, name, mod)
+    eps = [md.EntryPoint("a", "plug_a", "pywatt"), md.EntryPoint("b", "plug_b", "pywatt")]
+    plugins = build_plugins(entry_points=eps, env={})
+    assert isinstance(broker_for_url("fake://h", plugins), FakeBroker)  # only one claims fake
+    with pytest.raises(ConfigError) as caught:
+        broker_for_url("fakes://h", plugins)
+    assert str(caught.value) == (
+        "fakes:// is claimed by brokers 'fake' (plugin 'a') and 'other' (plugin 'b'); "
+        "disable one with PYWATT_DISABLED_PLUGINS"
+    )
+
+
 @pytest.mark.parametrize("component", [object(), type("NoSchemes", (), {})])
 def test_a_component_that_is_not_a_broker_factory_fails_at_registration(monkeypatch, component):
     plugins = _plugins(monkeypatch, component)

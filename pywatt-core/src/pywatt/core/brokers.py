@@ -207,10 +207,16 @@ def broker_for_url(url: str, plugins: Plugins | None = None, **options: Any) -> 
     if not scheme:
         raise ConfigError(f"broker URL {url!r} has no scheme (e.g. nats://, redis://)")
     registry = plugins.brokers
-    for _name, factory in registry.items():
-        if scheme in factory.schemes:
-            broker: Broker = factory(url, **options)
-            return broker
+    claims = [(name, factory) for name, factory in registry.items() if scheme in factory.schemes]
+    if len(claims) > 1:
+        # Picking one by name order would hide which backend the module talks to.
+        sides = " and ".join(f"{name!r} (plugin {registry.owner(name)!r})" for name, _ in claims)
+        raise ConfigError(
+            f"{scheme}:// is claimed by brokers {sides}; disable one with PYWATT_DISABLED_PLUGINS"
+        )
+    if claims:
+        broker: Broker = claims[0][1](url, **options)
+        return broker
     known = sorted({s for _n, f in registry.items() for s in f.schemes})
     raise ConfigError(
         f"no broker for {scheme}:// URLs; installed schemes: {', '.join(known) or 'none'}"
