@@ -140,9 +140,11 @@ def check_broker(plan: RunPlan) -> None:
             f"expected a URL such as nats://127.0.0.1:4222, got {plan.broker!r}",
             param_hint="--broker",
         )
-    if scheme == "memory" and len(plan.targets) > 1:
+    from pywatt.cli.orchestrator.orchestrator import broker_is_shared
+
+    if len(plan.targets) > 1 and not broker_is_shared(plan.broker):
         raise click.BadParameter(
-            "memory:// lives inside one process, so several modules would not share messages; "
+            f"{scheme}:// lives inside one process, so several modules would not share messages; "
             "use nats:// or redis://",
             param_hint="--broker",
         )

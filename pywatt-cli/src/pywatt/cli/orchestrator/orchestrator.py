@@ -120,9 +120,10 @@ class Orchestrator:
         if self.broker_url is None or BROKER_URL_ENV in spec.env:
             return spec
         others = [h.module_id for h in self.modules.values() if h.active]
-        if self.broker_url.startswith("memory:") and others and spec.module_id not in others:
+        if others and spec.module_id not in others and not broker_is_shared(self.broker_url):
+            scheme = self.broker_url.partition(":")[0]
             raise ConfigError(
-                f"a memory:// broker lives inside one process, so {spec.module_id!r} would not "
+                f"a {scheme}:// broker lives inside one process, so {spec.module_id!r} would not "
                 f"share messages with {others[0]!r}; use nats:// or redis:// for several modules"
             )
         return replace(spec, env={**spec.env, BROKER_URL_ENV: self.broker_url})
@@ -241,3 +242,16 @@ def _port_free(port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+def broker_is_shared(url: str) -> bool:
+    """Whether the broker ``url`` names is shared between processes (its ``shared`` flag).
+
+    A URL no installed broker serves counts as shared: each module reports that itself.
+    """
+    from pywatt.core.brokers import broker_for_url
+
+    try:
+        return bool(broker_for_url(url).shared)
+    except ConfigError:
+        return True
