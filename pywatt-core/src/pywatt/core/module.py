@@ -22,7 +22,7 @@ from anyio.abc import TaskGroup
 
 from pywatt.core._bodies import error_body
 from pywatt.core._lines import DEFAULT_MAX_LINE
-from pywatt.core.config import AppConfig
+from pywatt.core.config import BROKER_URL_ENV, AppConfig
 from pywatt.core.errors import ConfigError, InitError, PyWattError
 from pywatt.core.lifecycle import (
     StopController,
@@ -769,9 +769,11 @@ async def _connect_broker(
     module: PyWattModule[Any], ctx: ModuleContext, plugins: Plugins, secrets: SecretClient
 ) -> ModuleBroker | None:
     """Connect the broker before announcing (see :mod:`pywatt.core.messaging`)."""
+    needed = [s.subject for s in module.subscriptions] + [r.subject for r in module.replies]
+    if not needed and not (ctx.config.env.get(BROKER_URL_ENV) or os.environ.get(BROKER_URL_ENV)):
+        return None  # no broker: the messaging runtime is not even imported
     from pywatt.core.messaging import connect_module_broker
 
-    needed = [s.subject for s in module.subscriptions] + [r.subject for r in module.replies]
     broker = await connect_module_broker(ctx.config, plugins, secrets, required_by=needed)
     if broker is not None:
         ctx.state.extensions["broker"] = broker
