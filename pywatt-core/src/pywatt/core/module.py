@@ -8,6 +8,7 @@ connect optional channels → build the app → bind the listener → announce �
 from __future__ import annotations
 
 import contextvars
+import gc
 import inspect
 import logging
 import os
@@ -246,6 +247,11 @@ class PyWattModule(Generic[T]):
 
         configure_logging()
         capture_uncaught()
+        # What is loaded by now (the app's framework, pydantic, our own modules) lives as long
+        # as the process: moved out of the collector's generations, the full collection that
+        # start-up triggers, and every later one, no longer walks it (about 15 ms at start-up
+        # for a FastAPI module). Objects without cycles are still freed by reference counting.
+        gc.freeze()
         try:
             code = anyio.run(self._run_process)
         except Exception:
