@@ -266,7 +266,8 @@ class PyWattModule(Generic[T]):
 
         For a module embedded in a larger async program: it returns the exit status when the
         module stops, and the program goes on. Unlike :meth:`run` it leaves logging, signal
-        handlers (unless ``handle_signals``) and the hard exit deadline to the program.
+        handlers (unless ``handle_signals``), the hard exit deadline and the garbage collector
+        (``run`` freezes what is loaded at start) to the program.
         """
         from pywatt.core._stdio import FdSink, FdSource
         from pywatt.core.stdio_guard import claim_stdout, release_stdout
