@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import os
 import subprocess
 import sys
 
@@ -98,3 +99,24 @@ def test_no_core_source_imports_another_distribution():
                 in (["pywatt", "data"], ["pywatt", "server"], ["pywatt", "cli"])
             ]
     assert found == []
+
+
+def test_discovery_and_a_module_without_a_broker_load_no_broker_code():
+    # A module that neither subscribes nor has PYWATT_BROKER_URL never needs the broker
+    # contract or the messaging runtime: start-up (benchmarks/bench_startup.py) skips both.
+    code = (
+        "import anyio, types\n"
+        "from pywatt.core.config import AppConfig\n"
+        "from pywatt.core.module import PyWattModule, _connect_broker\n"
+        "from pywatt.core.plugins import get_plugins\n"
+        "plugins = get_plugins()\n"
+        "ctx = types.SimpleNamespace(config=AppConfig(module_id='m'))\n"
+        "assert anyio.run(_connect_broker, PyWattModule(None), ctx, plugins, None) is None\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYWATT_")}
+    probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run(
+        [sys.executable, "-c", probe], check=True, capture_output=True, text=True, env=env
+    ).stdout
+    loaded = json.loads(out.splitlines()[-1])
+    assert [m for m in loaded if m in ("pywatt.core.brokers", "pywatt.core.messaging")] == []

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
+from pywatt.core.config import BROKER_URL_ENV
 from pywatt.core.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -33,9 +34,6 @@ __all__ = [
     "broker_for_url",
     "dead_letter_subject",
 ]
-
-#: The environment variable (or secret) naming the broker a module connects to.
-BROKER_URL_ENV = "PYWATT_BROKER_URL"
 
 
 @dataclass(frozen=True)

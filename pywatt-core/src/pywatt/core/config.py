@@ -10,7 +10,11 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from pywatt.core.messages import InitBlob
 
-__all__ = ["AppConfig"]
+__all__ = ["BROKER_URL_ENV", "AppConfig"]
+
+#: The environment variable (or secret) naming the broker a module connects to; here rather
+#: than in :mod:`pywatt.core.brokers` so that a module with no broker need not import that.
+BROKER_URL_ENV = "PYWATT_BROKER_URL"
 
 
 def _truthy(value: str | None) -> bool:

@@ -24,12 +24,14 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from pywatt.core.brokers import Broker, BrokerFactory
+from pywatt.core.exports import lazy_exports
 
 if TYPE_CHECKING:
     import socket
 
     import anyio
+
+    from pywatt.core.brokers import Broker, BrokerFactory
 
 __all__ = [
     "EXACT_MATCH",
@@ -66,6 +68,13 @@ __all__ = [
     "SocketLimits",
     "lazy",
 ]
+
+
+# The broker contract lives in pywatt.core.brokers; re-exported here on first use, so that
+# plugin discovery (which imports this module) does not load it in a module with no broker.
+__getattr__, __dir__, _ = lazy_exports(
+    __name__, {"pywatt.core.brokers": "Broker BrokerFactory"}, __all__
+)
 
 
 # -- lazy components ------------------------------------------------------------------------

@@ -81,7 +81,7 @@ _FORMATS_BY_BYTE = {code: fmt for fmt, code in _FRAME_BYTES.items() if code}
 class EncodedMessage(BaseModel):
     """Raw payload bytes plus their format; on the wire ``{"data":[...],"format":"Json"}``."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     data: WireBytes
     format: EncodingFormat
@@ -101,6 +101,8 @@ class EncodedMessage(BaseModel):
 class MessageMetadata(BaseModel):
     """Envelope metadata; every field is omitted when None, ``properties`` keys are sorted."""
 
+    model_config = ConfigDict(defer_build=True)
+
     id: str | None = Field(default=None, exclude_if=_is_none)
     timestamp: int | None = Field(default=None, exclude_if=_is_none)
     source: str | None = Field(default=None, exclude_if=_is_none)
@@ -113,6 +115,8 @@ class MessageMetadata(BaseModel):
 class Message(BaseModel):
     """``Message<T>``: ``content`` is kept as a parsed JSON value (or a wire model)."""
 
+    model_config = ConfigDict(defer_build=True)
+
     id: uuid.UUID
     content: Any
     metadata: MessageMetadata = Field(default_factory=MessageMetadata)
@@ -124,8 +128,15 @@ class Message(BaseModel):
         return decode_m2o(dumps(self.content))
 
 
-_MESSAGE = TypeAdapter(Message)
-_METADATA = TypeAdapter(MessageMetadata)
+_adapters: dict[type[BaseModel], TypeAdapter[Any]] = {}
+
+
+def _adapter(model: type[BaseModel]) -> TypeAdapter[Any]:
+    """The model's adapter, built on first use: a stdio-only module never builds these."""
+    adapter = _adapters.get(model)
+    if adapter is None:
+        adapter = _adapters[model] = TypeAdapter(model)
+    return adapter
 
 
 def encode_envelope(
@@ -140,7 +151,9 @@ def encode_envelope(
         except PydanticSerializationError as exc:
             raise MessageEncodeError(str(exc)) from exc
     msg_id = uuid.uuid4() if id is None else id if isinstance(id, uuid.UUID) else uuid.UUID(id)
-    meta = fix_floats(_METADATA.dump_json(metadata if metadata is not None else MessageMetadata()))
+    meta = fix_floats(
+        _adapter(MessageMetadata).dump_json(metadata if metadata is not None else MessageMetadata())
+    )
     head = b'{"id":"' + str(msg_id).encode() + b'","content":'
     return head + body + b',"metadata":' + meta + b"}"
 
@@ -148,7 +161,8 @@ def encode_envelope(
 def decode_envelope(data: bytes | str) -> Message:
     """Parse ``Message<T>`` bytes; ``id`` is required, ``metadata`` may be absent but not null."""
     try:
-        return _MESSAGE.validate_json(data, strict=True)
+        msg: Message = _adapter(Message).validate_json(data, strict=True)
+        return msg
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         if first["type"] == "json_invalid" or not first["loc"]:

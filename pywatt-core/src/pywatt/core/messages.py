@@ -116,8 +116,11 @@ class _Wire(BaseModel):
 # --- atoms -----------------------------------------------------------------------------------
 
 
-class CustomServiceType(BaseModel, frozen=True):
-    """``ServiceType::Custom(name)``, written ``{"Custom": name}``."""
+class CustomServiceType(BaseModel, frozen=True, defer_build=True):
+    """``ServiceType::Custom(name)``, written ``{"Custom": name}``.
+
+    Built on first use like the wire models (it is not one: it carries no ``op``).
+    """
 
     name: str
 

@@ -20,7 +20,6 @@ import pluggy
 from pywatt.core import _checks, hookspecs
 from pywatt.core.contracts import (
     Authenticator,
-    BrokerFactory,
     CacheBackendFactory,
     CacheConfigType,
     ChannelFactory,
@@ -42,6 +41,7 @@ from pywatt.core.errors import (
 if TYPE_CHECKING:
     import importlib.metadata as md
 
+    from pywatt.core.brokers import BrokerFactory
     from pywatt.core.config import AppConfig
     from pywatt.core.state import AppState
 
@@ -365,7 +365,8 @@ class Plugins:
         "a pywatt.data.Cache subclass, a factory(CacheSettings) -> Cache, "
         "or a pywatt.data.CacheConfig subclass",
     )
-    brokers = RegistrationHook[BrokerFactory](
+    # Declared, not subscripted: the broker contract (pywatt.core.brokers) loads on first use.
+    brokers: RegistrationHook[BrokerFactory] = RegistrationHook(
         "broker",
         "pywatt_register_brokers",
         _checks.broker,
@@ -538,7 +539,9 @@ def _dist_of(ep: md.EntryPoint) -> tuple[str | None, str | None]:
     dist = getattr(ep, "dist", None)
     if dist is None:
         return None, None
-    return dist.metadata["Name"], dist.version
+    # One parse of METADATA: ``dist.version`` would read and parse the file a second time.
+    meta = dist.metadata
+    return meta["Name"], meta.get("Version") or dist.version
 
 
 def build_plugins(
