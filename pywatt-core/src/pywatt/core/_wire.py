@@ -132,6 +132,29 @@ class _JsonValueMarker:
         )
 
 
+_OCTETS = core_schema.list_schema(core_schema.int_schema(ge=0, le=255, strict=True))
+
+
+def _octets_from_json(value: Any, strict: core_schema.ValidatorFunctionWrapHandler) -> bytes:
+    """A parsed JSON integer array as ``bytes``, in one C call when it is plainly valid.
+
+    pydantic-core's per-item ``ge``/``le`` checks cost about 20 ns a byte, a fifth of decoding
+    a typical ``http_request``. ``bytes(list)`` rejects non-integers and values outside 0..255
+    by itself but takes ``true``/``false`` for 1/0, so a result holding a 0 or 1 byte, like
+    any list it refuses, goes through the strict schema (``strict``), which raises exactly the
+    errors (type, location, order) the constrained ``list[int]`` always gave.
+    """
+    if type(value) is list:
+        try:
+            out = bytes(value)
+        except (TypeError, ValueError, OverflowError):
+            pass
+        else:
+            if b"\x00" not in out and b"\x01" not in out:
+                return out
+    return bytes(strict(value))
+
+
 class _BytesMarker:
     """``Vec<u8>``: an integer array on the wire, ``bytes`` in Python."""
 
@@ -139,10 +162,10 @@ class _BytesMarker:
     def __get_pydantic_core_schema__(
         cls, source: Any, handler: GetCoreSchemaHandler
     ) -> core_schema.CoreSchema:
-        octets = core_schema.list_schema(core_schema.int_schema(ge=0, le=255, strict=True))
-        from_list = core_schema.no_info_after_validator_function(bytes, octets)
+        from_list = core_schema.no_info_after_validator_function(bytes, _OCTETS)
+        from_json = core_schema.no_info_wrap_validator_function(_octets_from_json, _OCTETS)
         return core_schema.json_or_python_schema(
-            json_schema=from_list,
+            json_schema=from_json,
             python_schema=core_schema.union_schema(
                 [core_schema.bytes_schema(strict=True), from_list]
             ),
