@@ -414,16 +414,24 @@ _A = TypeVar("_A")
 class _Adapter(Generic[_A]):
     """A ``TypeAdapter`` built on first use: a module never decodes its own direction."""
 
-    __slots__ = ("_adapter", "_type")
+    __slots__ = ("_adapter", "_type", "_validate")
 
     def __init__(self, type_: Any) -> None:
         self._type = type_
         self._adapter: TypeAdapter[_A] | None = None
+        self._validate: Callable[..., _A] | None = None
 
     def get(self) -> TypeAdapter[_A]:
         if self._adapter is None:
             self._adapter = TypeAdapter(self._type)
         return self._adapter
+
+    def validate_json(self, data: Data) -> _A:
+        """``TypeAdapter.validate_json(data, strict=True)`` without its per-call Python layer."""
+        validate = self._validate
+        if validate is None:
+            validate = self._validate = self.get().validator.validate_json
+        return validate(data, strict=True)
 
 
 _M2O: _Adapter[ModuleToOrchestrator] = _Adapter(ModuleToOrchestrator)
@@ -449,16 +457,16 @@ def _raise_typed(exc: ValidationError, what: str, tagged: bool = True) -> None:
     raise MessageValidationError(f"{what}: field {'.'.join(loc)!r}: {first['msg']}") from exc
 
 
-_KEY_PATTERNS: dict[type[BaseModel], tuple[frozenset[str], re.Pattern[bytes]]] = {}
+_KEY_PATTERNS: dict[type[BaseModel], tuple[frozenset[str], Callable[[bytes], list[bytes]]]] = {}
 
 
-def _key_pattern(model: type[BaseModel]) -> tuple[frozenset[str], re.Pattern[bytes]]:
-    found = _KEY_PATTERNS.get(model)
-    if found is None:
-        names = frozenset(("op", *model.model_fields))
-        alternatives = b"|".join(re.escape(n.encode()) for n in sorted(names))
-        found = names, re.compile(b'"(' + alternatives + rb')"\s*:')
-        _KEY_PATTERNS[model] = found
+def _key_pattern(
+    model: type[BaseModel],
+) -> tuple[frozenset[str], Callable[[bytes], list[bytes]]]:
+    names = frozenset(("op", *model.model_fields))
+    alternatives = b"|".join(re.escape(n.encode()) for n in sorted(names))
+    found = names, re.compile(b'"(' + alternatives + rb')"\s*:').findall
+    _KEY_PATTERNS[model] = found
     return found
 
 
@@ -470,10 +478,10 @@ def _check_duplicate_fields(data: bytes | bytearray | str, model: type[BaseModel
     decoded: ``"\\u006fp"`` is ``op``. In a line without a backslash no key is escaped and every
     ``"name":`` is a key, so one regex pass decides; otherwise the keys are read for real.
     """
-    raw = data.encode() if isinstance(data, str) else data
-    names, pattern = _key_pattern(model)
+    raw = data.encode() if type(data) is str else data
+    names, findall = _KEY_PATTERNS.get(model) or _key_pattern(model)
     if b"\\" not in raw:
-        seen = pattern.findall(raw)
+        seen = findall(raw)  # type: ignore[arg-type]
         if len(seen) == len(set(seen)):
             return
     try:
@@ -503,7 +511,7 @@ def _decode(adapter: _Adapter[_M], data: Data, what: str, *, tagged: bool = True
         if large is not None:
             return large
     try:
-        msg = adapter.get().validate_json(data, strict=True)
+        msg = adapter.validate_json(data)
     except ValidationError as exc:
         _raise_typed(exc, what, tagged=tagged)
         raise
