@@ -4,7 +4,7 @@ import json
 import uuid
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 from pywatt.core import messages as m
 from pywatt.core._wire import fix_floats, format_float
@@ -300,6 +300,58 @@ def test_escapes_elsewhere_are_no_duplicates():
     assert (msg.name, msg.value) == ("op", 'a"op":b')
     # A field name as a nested key (an unknown object) is not the message's own field.
     assert m.decode_o2m(r'{"op":"heartbeat","x":{"\u006fp":1,"op":2}}').op == "heartbeat"
+
+
+# Text without escapes, so that lines take the decoder's cheap duplicate screens.
+plain = st.text(st.characters(min_codepoint=32, max_codepoint=126, exclude_characters='"\\'))
+plain_headers = st.dictionaries(plain, plain, max_size=3)
+plain_o2m = st.one_of(
+    st.builds(
+        m.HttpRequest, request_id=plain, method=plain, uri=plain, headers=plain_headers, body=body
+    ),
+    st.builds(m.Secret, name=plain, value=plain, rotation_id=st.none() | plain),
+    st.builds(m.PortResponse, request_id=plain, success=st.booleans(), port=u16),
+)
+plain_m2o = st.one_of(
+    st.builds(m.HttpResponse, request_id=plain, status_code=u16, headers=plain_headers, body=body),
+    st.builds(m.PortRequest, request_id=plain, specific_port=st.none() | u16),
+    st.builds(m.RotationAck, rotation_id=plain, status=plain, message=st.none() | plain),
+)
+
+
+@settings(max_examples=400)
+@given(
+    st.one_of(
+        st.tuples(plain_o2m | o2m_messages, st.just(m.decode_o2m)),
+        st.tuples(plain_m2o | m2o_messages, st.just(m.decode_m2o)),
+    ),
+    st.data(),
+)
+def test_duplicate_check_agrees_with_reading_every_key(case, data):
+    """The cheap screens (string count, key regex) never pass a repeated field or fail a line
+    without one, whatever the unknown keys, spacing and escapes around it."""
+    msg, decode = case
+    pairs = list(json.loads(m.encode(msg)).items())
+    own = {"op", *type(msg).model_fields}
+    unknown = st.tuples((plain | text).filter(lambda k: k not in own), plain | json_value)
+    pairs += data.draw(st.lists(unknown, max_size=3))
+    repeated = data.draw(st.none() | st.sampled_from(pairs))
+    if repeated is not None:
+        pairs.insert(data.draw(st.integers(0, len(pairs))), repeated)
+    ascii_only = data.draw(st.booleans())
+    colon = data.draw(st.sampled_from([":", " :", ": ", "\n:"]))
+    members = ",".join(
+        json.dumps(k, ensure_ascii=ascii_only)
+        + colon
+        + json.dumps(v, ensure_ascii=ascii_only, separators=(",", ":"))
+        for k, v in pairs
+    )
+    line = "{" + members + "}"
+    if repeated is not None and repeated[0] in own:
+        with pytest.raises(MessageValidationError, match="duplicate field `"):
+            decode(line)
+    else:
+        assert m.encode(decode(line)) == m.encode(msg)
 
 
 def test_message_ids_are_unique_uuid4_strings_even_across_a_fork():

@@ -12,7 +12,7 @@ import re
 from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import GetCoreSchemaHandler
-from pydantic_core import PydanticSerializationError, core_schema, to_json
+from pydantic_core import PydanticSerializationError, SchemaValidator, core_schema, to_json
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -132,6 +132,30 @@ class _JsonValueMarker:
         )
 
 
+_OCTETS = core_schema.list_schema(core_schema.int_schema(ge=0, le=255, strict=True))
+_STRICT_OCTETS = SchemaValidator(_OCTETS)
+
+
+def _octets_from_json(value: Any) -> bytes:
+    """A parsed JSON integer array as ``bytes``, in one C call when it is plainly valid.
+
+    pydantic-core's per-item ``ge``/``le`` checks cost about 20 ns a byte, a fifth of decoding
+    a typical ``http_request``. ``bytes(list)`` rejects non-integers and values outside 0..255
+    by itself but takes ``true``/``false`` for 1/0, so a result holding a 0 or 1 byte, like
+    any list it refuses, goes through the strict schema, which raises exactly the
+    errors (type, location, order) the constrained ``list[int]`` always gave.
+    """
+    if type(value) is list:
+        try:
+            out = bytes(value)
+        except (TypeError, ValueError, OverflowError):
+            pass
+        else:
+            if b"\x00" not in out and b"\x01" not in out:
+                return out
+    return bytes(_STRICT_OCTETS.validate_python(value, strict=True))
+
+
 class _BytesMarker:
     """``Vec<u8>``: an integer array on the wire, ``bytes`` in Python."""
 
@@ -139,14 +163,19 @@ class _BytesMarker:
     def __get_pydantic_core_schema__(
         cls, source: Any, handler: GetCoreSchemaHandler
     ) -> core_schema.CoreSchema:
-        octets = core_schema.list_schema(core_schema.int_schema(ge=0, le=255, strict=True))
-        from_list = core_schema.no_info_after_validator_function(bytes, octets)
+        from_list = core_schema.no_info_after_validator_function(bytes, _OCTETS)
+        # A plain function (no handler object per call); the schemas keep JSON Schema output.
+        from_json = core_schema.no_info_plain_validator_function(
+            _octets_from_json, json_schema_input_schema=_OCTETS
+        )
         return core_schema.json_or_python_schema(
-            json_schema=from_list,
+            json_schema=from_json,
             python_schema=core_schema.union_schema(
                 [core_schema.bytes_schema(strict=True), from_list]
             ),
-            serialization=core_schema.plain_serializer_function_ser_schema(list, when_used="json"),
+            serialization=core_schema.plain_serializer_function_ser_schema(
+                list, when_used="json", return_schema=_OCTETS
+            ),
         )
 
 

@@ -13,7 +13,19 @@ import re
 import secrets
 import uuid
 from collections.abc import Callable, Iterator
-from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, Union
+from types import UnionType
+from typing import (
+    Annotated,
+    Any,
+    ClassVar,
+    Generic,
+    Literal,
+    NamedTuple,
+    TypeVar,
+    Union,
+    get_args,
+    get_origin,
+)
 
 from pydantic import (
     BaseModel,
@@ -26,6 +38,7 @@ from pydantic import (
     model_serializer,
     model_validator,
 )
+from pydantic.fields import FieldInfo
 from pydantic_core import PydanticSerializationError, to_json
 
 from pywatt.core._bodies import (
@@ -417,16 +430,23 @@ _A = TypeVar("_A")
 class _Adapter(Generic[_A]):
     """A ``TypeAdapter`` built on first use: a module never decodes its own direction."""
 
-    __slots__ = ("_adapter", "_type")
+    __slots__ = ("_adapter", "_type", "validate_json")
 
     def __init__(self, type_: Any) -> None:
         self._type = type_
         self._adapter: TypeAdapter[_A] | None = None
+        #: ``validate_json(data, strict=True)``: after the first call, the validator's own
+        #: method, without TypeAdapter's per-call Python layer (a tenth of a small decode).
+        self.validate_json: Callable[..., _A] = self._first_validate_json
 
     def get(self) -> TypeAdapter[_A]:
         if self._adapter is None:
             self._adapter = TypeAdapter(self._type)
         return self._adapter
+
+    def _first_validate_json(self, data: Data, *, strict: bool) -> _A:
+        self.validate_json = self.get().validator.validate_json
+        return self.validate_json(data, strict=strict)
 
 
 _M2O: _Adapter[ModuleToOrchestrator] = _Adapter(ModuleToOrchestrator)
@@ -452,33 +472,91 @@ def _raise_typed(exc: ValidationError, what: str, tagged: bool = True) -> None:
     raise MessageValidationError(f"{what}: field {'.'.join(loc)!r}: {first['msg']}") from exc
 
 
-_KEY_PATTERNS: dict[type[BaseModel], tuple[frozenset[str], re.Pattern[bytes]]] = {}
+class _KeyCheck(NamedTuple):
+    """What the duplicate-field check of one model needs, built once per model."""
+
+    names: frozenset[str]
+    findall: Callable[[bytes | bytearray], list[bytes]]
+    #: Fields typed ``str`` (or ``str | None``, or a Literal of strings) and ``dict[str, str]``
+    #: (or ``| None``); None when a model validator may set fields no key of the line spelled.
+    strings: tuple[frozenset[str], frozenset[str]] | None
 
 
-def _key_pattern(model: type[BaseModel]) -> tuple[frozenset[str], re.Pattern[bytes]]:
-    found = _KEY_PATTERNS.get(model)
-    if found is None:
-        names = frozenset(("op", *model.model_fields))
-        alternatives = b"|".join(re.escape(n.encode()) for n in sorted(names))
-        found = names, re.compile(b'"(' + alternatives + rb')"\s*:')
-        _KEY_PATTERNS[model] = found
+_KEY_CHECKS: dict[type[BaseModel], _KeyCheck] = {}
+
+
+def _string_kind(field: FieldInfo) -> type | None:
+    """``str`` or ``dict`` when the field's value is a JSON string or a string map, else None."""
+    if field.metadata:
+        return None
+    annotation = field.annotation
+    args = [a for a in get_args(annotation) if a is not type(None)]
+    if get_origin(annotation) in (Union, UnionType) and len(args) == 1:
+        annotation = args[0]
+    if annotation is str:
+        return str
+    if get_origin(annotation) is Literal and all(type(a) is str for a in get_args(annotation)):
+        return str
+    if get_origin(annotation) is dict and get_args(annotation) == (str, str):
+        return dict
+    return None
+
+
+def _key_check(model: type[BaseModel]) -> _KeyCheck:
+    names = frozenset(("op", *model.model_fields))
+    alternatives = b"|".join(re.escape(n.encode()) for n in sorted(names))
+    decorators = model.__pydantic_decorators__
+    kinds = {name: _string_kind(field) for name, field in model.model_fields.items()}
+    found = _KeyCheck(
+        names,
+        re.compile(b'"(' + alternatives + rb')"\s*:').findall,
+        None
+        if decorators.model_validators or decorators.field_validators
+        else (
+            frozenset(n for n, k in kinds.items() if k is str),
+            frozenset(n for n, k in kinds.items() if k is dict),
+        ),
+    )
+    _KEY_CHECKS[model] = found
     return found
 
 
-def _check_duplicate_fields(data: bytes | bytearray | str, model: type[BaseModel]) -> None:
+def _check_duplicate_fields(data: bytes | bytearray | str, msg: BaseModel) -> None:
     """serde rejects a repeated struct field; jiter keeps the last one, so look when it can be.
 
     Only the message's own fields count (``op`` included): serde skips unknown keys unread, and
     map-valued fields (``headers``, ``env``) keep their last value, as in Rust. Keys compare as
-    decoded: ``"\\u006fp"`` is ``op``. In a line without a backslash no key is escaped and every
-    ``"name":`` is a key, so one regex pass decides; otherwise the keys are read for real.
+    decoded: ``"\\u006fp"`` is ``op``.
+
+    In a line without a backslash every ``"`` opens or closes a string, so the line holds
+    exactly ``count('"') / 2`` strings. The decoded fields account for some of them, each a
+    distinct one: the key of each field present (its last spelling), each ``str`` value, each
+    key and value of a ``dict[str, str]``. When the two numbers are equal no key can be there
+    twice, since a repeated field's earlier key would be one string more. That count is the
+    cheap first test (a regex pass over every byte cost a quarter of decoding an
+    ``http_request``); a line with other strings (unknown keys, nested values) takes the regex
+    pass, valid since without escapes every ``"name":`` is a key; a line with escapes has its
+    keys read for real.
     """
     raw = data.encode() if isinstance(data, str) else data
-    names, pattern = _key_pattern(model)
+    check = _KEY_CHECKS.get(type(msg)) or _key_check(type(msg))
     if b"\\" not in raw:
-        seen = pattern.findall(raw)
+        if check.strings is not None:
+            values = msg.__dict__
+            texts, maps = check.strings
+            known = 0
+            for name in msg.__pydantic_fields_set__:
+                known += 1
+                if name in texts:
+                    known += values[name] is not None
+                elif name in maps and type(values[name]) is dict:
+                    known += 2 * len(values[name])
+            if raw.count(b'"') == 2 * known:
+                return
+        seen = check.findall(raw)
         if len(seen) == len(set(seen)):
             return
+    names = check.names
     try:
         pairs = json.loads(raw, object_pairs_hook=lambda kv: kv)
     except ValueError:
@@ -506,11 +584,11 @@ def _decode(adapter: _Adapter[_M], data: Data, what: str, *, tagged: bool = True
         if large is not None:
             return large
     try:
-        msg = adapter.get().validate_json(data, strict=True)
+        msg = adapter.validate_json(data, strict=True)
     except ValidationError as exc:
         _raise_typed(exc, what, tagged=tagged)
         raise
-    _check_duplicate_fields(data, type(msg))  # type: ignore[arg-type]
+    _check_duplicate_fields(data, msg)  # type: ignore[arg-type]
     return msg
 
 
@@ -681,16 +759,16 @@ def decode_module_line(data: Data) -> ModuleToOrchestrator | StdioHttpResponse:
             if large is not None:
                 return large
     try:
-        msg = _M2O.get().validate_json(data, strict=True)
+        msg = _M2O.validate_json(data, strict=True)
     except ValidationError as exc:
         if exc.errors(include_url=False)[0]["type"] != "union_tag_not_found":
             _raise_typed(exc, "module message")
             raise
     else:
-        _check_duplicate_fields(data, type(msg))
+        _check_duplicate_fields(data, msg)
         return msg
     try:
-        return _STDIO.get().validate_json(data, strict=True)
+        return _STDIO.validate_json(data, strict=True)
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         if first["type"] == "missing" and first["loc"] in (("request_id",), ("metadata",)):
