@@ -2,12 +2,11 @@
 
 The reference SDK runs three competing stdin readers; here a single reader owns stdin and
 hands every incoming message either to the request waiting for it (matched by key) or to a
-handler. Writes go through one task, so lines never interleave.
+handler. Writes go through one LineWriter, so lines never interleave.
 """
 
 from __future__ import annotations
 
-import collections
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
@@ -18,7 +17,7 @@ from anyio.abc import TaskGroup
 
 from pywatt.core._lines import DEFAULT_MAX_LINE, Line, LineSplitter, OversizedLine
 from pywatt.core._reply import PendingReplies
-from pywatt.core._stdio import ByteSink, ByteSource
+from pywatt.core._stdio import ByteSink, ByteSource, LineWriter
 from pywatt.core.errors import (
     ChannelClosedError,
     InitError,
@@ -39,11 +38,6 @@ logger = logging.getLogger("pywatt.core.control")
 #: The init line may not exceed 1 MiB before its newline (reference: security/handshake.rs).
 INIT_MAX_BYTES = 1024 * 1024
 
-#: Batches up to this size are joined into one write; larger lines are written as they are.
-_COALESCE_MAX = 1 << 20
-#: Senders wait while this much is queued for a slow reader.
-_QUEUE_MAX = 64 << 20
-
 Handler = Callable[[Any], "Awaitable[None] | None"]
 OversizedHandler = Callable[[OversizedLine], "Awaitable[None] | None"]
 
@@ -63,14 +57,7 @@ class ControlChannel:
         self.on_oversized: OversizedHandler | None = None
         self._replies: PendingReplies[tuple[str, str]] = PendingReplies()
         self._handlers: dict[str, Handler] = {}
-        # The writer's queue: chunks ready for stdout, newlines included, in order.
-        self._queue: collections.deque[bytes | bytearray | memoryview] = collections.deque()
-        self._queued = 0  # bytes in the queue
-        self._writing = False
-        self._wake = anyio.Event()
-        self._drained = anyio.Event()
-        self._drained.set()
-        self._closed = False
+        self._out = LineWriter(sink, self._write_failed)
         self._eof = False  # stdin closed: no reply can arrive any more
         self._tg: TaskGroup | None = None
         self.errors = 0  # bad lines seen; for diagnostics, tests and metrics
@@ -111,67 +98,14 @@ class ControlChannel:
         With nothing queued, a short line is written at once, with no task switch; what the
         pipe cannot take now is queued for the writer task, as are long lines.
         """
-        if self._closed:
+        if self._out.closed:
             raise ChannelClosedError("control channel is closed")
         self.lines_out += 1
-        if not self._queue and not self._writing and len(line) < _COALESCE_MAX:
-            data = line + b"\n"
-            try:
-                written = self._sink.write_nowait(data)
-            except OSError as exc:
-                self._write_failed(exc)
-                return
-            if written == len(data):
-                return
-            self._enqueue(memoryview(data)[written:])
-        else:
-            # Two chunks, not line + newline: a long line is never copied.
-            self._enqueue(line)
-            self._enqueue(b"\n")
-        while self._queued > _QUEUE_MAX and not self._closed:
-            await self._drained.wait()
+        await self._out.send_line(line)
 
-    def _enqueue(self, chunk: bytes | bytearray | memoryview) -> None:
-        self._queue.append(chunk)
-        self._queued += len(chunk)
-        if self._drained.is_set():
-            self._drained = anyio.Event()
-        self._wake.set()
-
-    def _write_failed(self, exc: OSError) -> None:
+    @staticmethod
+    def _write_failed(exc: OSError) -> None:
         logger.error("stdout write failed, orchestrator gone? %s", exc)
-        self._closed = True
-        self._queue.clear()
-        self._queued = 0
-        self._drained.set()
-
-    async def _writer(self) -> None:
-        while True:
-            while not self._queue:
-                self._drained.set()
-                if self._closed:
-                    return
-                self._wake = anyio.Event()
-                await self._wake.wait()
-            self._writing = True
-            batch: list[bytes | bytearray | memoryview] = []
-            size = 0
-            # Coalesce what is queued into one write, up to a bound; long lines go alone.
-            while self._queue and (not batch or size + len(self._queue[0]) <= _COALESCE_MAX):
-                chunk = self._queue.popleft()
-                batch.append(chunk)
-                size += len(chunk)
-            try:
-                if len(batch) == 1:
-                    await self._sink.write(batch[0])  # type: ignore[arg-type]
-                else:
-                    await self._sink.write(b"".join(batch))
-            except OSError as exc:
-                self._write_failed(exc)
-                return
-            finally:
-                self._writing = False
-                self._queued -= size
 
     # -- correlation ----------------------------------------------------------------------
 
@@ -185,7 +119,7 @@ class ControlChannel:
         :raises TimeoutError: no reply within ``timeout`` seconds.
         :raises ChannelClosedError: the channel closed before the reply came.
         """
-        if self._closed:
+        if self._out.closed:
             raise ChannelClosedError("control channel is closed")
         if self._eof:
             raise ChannelClosedError("stdin is closed: no reply can arrive")
@@ -217,7 +151,7 @@ class ControlChannel:
     async def run(self, *, task_group: TaskGroup) -> str:
         """Read and dispatch until EOF or ``shutdown``; returns ``"eof"`` or ``"shutdown"``."""
         self._tg = task_group
-        task_group.start_soon(self._writer)
+        task_group.start_soon(self._out.run)
         early, self._early = self._early, []
         for item in early:
             if self._dispatch_item(item):
@@ -304,17 +238,12 @@ class ControlChannel:
 
     def close(self) -> None:
         """Fail every pending request and stop accepting sends."""
-        self._closed = True
+        self._out.close()  # the writer finishes what is queued, then returns
         self._replies.fail_all(ChannelClosedError("control channel closed before the reply came"))
-        self._wake.set()  # the writer finishes what is queued, then returns
 
     async def flush(self, timeout: float = 1.0) -> None:
         """Wait until queued lines are written (bounded, for shutdown)."""
-        with anyio.move_on_after(timeout):
-            while self._queue or self._writing:
-                await self._drained.wait()
-                if self._queue or self._writing:
-                    await anyio.sleep(0)
+        await self._out.flush(timeout)
 
 
 async def _await_logged(awaitable: Awaitable[None], what: str) -> None:
