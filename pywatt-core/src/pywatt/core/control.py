@@ -7,16 +7,17 @@ handler. Writes go through one LineWriter, so lines never interleave.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 import anyio
 from anyio.abc import TaskGroup
 
 from pywatt.core._lines import DEFAULT_MAX_LINE, Line, LineSplitter, OversizedLine
-from pywatt.core._reply import PendingReplies
+from pywatt.core._reply import PendingReplies, _asyncio_loop
 from pywatt.core._stdio import ByteSink, ByteSource, LineWriter
 from pywatt.core.errors import (
     ChannelClosedError,
@@ -60,6 +61,7 @@ class ControlChannel:
         self._out = LineWriter(sink, self._write_failed)
         self._eof = False  # stdin closed: no reply can arrive any more
         self._tg: TaskGroup | None = None
+        self._tasks: _HandlerTasks | None = None
         self.errors = 0  # bad lines seen; for diagnostics, tests and metrics
         self.lines_in = 0  # lines read after init, good or bad (metrics)
         self.lines_out = 0  # lines queued for stdout (metrics)
@@ -152,6 +154,10 @@ class ControlChannel:
         """Read and dispatch until EOF or ``shutdown``; returns ``"eof"`` or ``"shutdown"``."""
         self._tg = task_group
         task_group.start_soon(self._out.run)
+        loop = _asyncio_loop()
+        if loop is not None:
+            self._tasks = _HandlerTasks(loop)
+            task_group.start_soon(self._tasks.own)
         early, self._early = self._early, []
         for item in early:
             if self._dispatch_item(item):
@@ -231,8 +237,11 @@ class ControlChannel:
         try:
             result = handler(arg)
             if inspect.isawaitable(result):
-                assert self._tg is not None
-                self._tg.start_soon(_await_logged, result, what)
+                if self._tasks is not None:
+                    self._tasks.spawn(_await_logged(result, what))
+                else:
+                    assert self._tg is not None
+                    self._tg.start_soon(_await_logged, result, what)
         except Exception:
             logger.exception("handler for %s failed", what)
 
@@ -251,3 +260,43 @@ async def _await_logged(awaitable: Awaitable[None], what: str) -> None:
         await awaitable
     except Exception:
         logger.exception("handler for %s failed", what)
+
+
+class _HandlerTasks:
+    """Async handlers as plain asyncio tasks that still end with the channel's task group.
+
+    An anyio task costs several times a plain one to start (a handle, a cancel scope and an
+    event each), and every ``http_request`` starts one. :meth:`own` runs in the group: when the
+    group is cancelled it cancels these tasks and waits for them, as the group would; a
+    handler's BaseException (an Exception is logged where it ran) is raised there.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._failed: asyncio.Future[None] = loop.create_future()
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = self._loop.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None and not self._failed.done():
+            self._failed.set_exception(exc)
+
+    async def own(self) -> None:
+        try:
+            await self._failed
+        finally:
+            pending = set(self._tasks)
+            with anyio.CancelScope(shield=True):
+                while pending:
+                    # Again until they end, as anyio cancels at every checkpoint.
+                    for task in pending:
+                        task.cancel()
+                    _, pending = await asyncio.wait(pending, timeout=0.1)
