@@ -237,7 +237,7 @@ class ControlChannel:
         try:
             result = handler(arg)
             if inspect.isawaitable(result):
-                if self._tasks is not None:
+                if self._tasks is not None and self._tasks.open:
                     self._tasks.spawn(_await_logged(result, what))
                 else:
                     assert self._tg is not None
@@ -248,6 +248,8 @@ class ControlChannel:
     def close(self) -> None:
         """Fail every pending request and stop accepting sends."""
         self._out.close()  # the writer finishes what is queued, then returns
+        if self._tasks is not None:
+            self._tasks.close()
         self._replies.fail_all(ChannelClosedError("control channel closed before the reply came"))
 
     async def flush(self, timeout: float = 1.0) -> None:
@@ -267,8 +269,9 @@ class _HandlerTasks:
 
     An anyio task costs several times a plain one to start (a handle, a cancel scope and an
     event each), and every ``http_request`` starts one. :meth:`own` runs in the group: when the
-    group is cancelled it cancels these tasks and waits for them, as the group would; a
-    handler's BaseException (an Exception is logged where it ran) is raised there.
+    group is cancelled it cancels these tasks and waits for them, as the group would; once the
+    channel is closed it waits for them and returns; a handler's BaseException (an Exception
+    is logged where it ran) is raised there.
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -289,9 +292,21 @@ class _HandlerTasks:
         if exc is not None and not self._failed.done():
             self._failed.set_exception(exc)
 
+    @property
+    def open(self) -> bool:
+        """Whether :meth:`own` still waits for new tasks (else the group takes them)."""
+        return not self._failed.done()
+
+    def close(self) -> None:
+        """Let :meth:`own` return once the handlers still running finish."""
+        if not self._failed.done():
+            self._failed.set_result(None)
+
     async def own(self) -> None:
         try:
             await self._failed
+            while self._tasks:  # closed: wait for them, as the group's exit would
+                await asyncio.wait(set(self._tasks))
         finally:
             pending = set(self._tasks)
             with anyio.CancelScope(shield=True):
