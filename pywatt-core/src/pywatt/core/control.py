@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -238,7 +238,7 @@ class ControlChannel:
             result = handler(arg)
             if inspect.isawaitable(result):
                 if self._tasks is not None and self._tasks.open:
-                    self._tasks.spawn(_await_logged(result, what))
+                    self._tasks.spawn(result, what)
                 else:
                     assert self._tg is not None
                     self._tg.start_soon(_await_logged, result, what)
@@ -279,18 +279,23 @@ class _HandlerTasks:
         self._tasks: set[asyncio.Task[None]] = set()
         self._failed: asyncio.Future[None] = loop.create_future()
 
-    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = self._loop.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._done)
+    def spawn(self, awaitable: Awaitable[None], what: str) -> None:
+        self._tasks.add(self._loop.create_task(self._run(awaitable, what)))
 
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if task.cancelled():
-            return
-        exc = task.exception()
-        if exc is not None and not self._failed.done():
-            self._failed.set_exception(exc)
+    async def _run(self, awaitable: Awaitable[None], what: str) -> None:
+        # The task takes itself off the set as it ends: a done callback would cost the loop
+        # one more iteration per request.
+        try:
+            await awaitable
+        except Exception:
+            logger.exception("handler for %s failed", what)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            if not self._failed.done():
+                self._failed.set_exception(exc)
+        finally:
+            self._tasks.discard(asyncio.current_task())
 
     @property
     def open(self) -> bool:
