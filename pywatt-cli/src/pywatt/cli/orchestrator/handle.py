@@ -141,7 +141,6 @@ class ModuleHandle:
 
     async def _launch(self) -> None:
         """Spawn, send init, answer until ``announce``; raise ModuleStartError otherwise."""
-
         spec, orch = self.spec, self._orch
         self.exit_code = None  # the exit code of the current process; None while it lives
         self._assigned_listen = orch._assign_listen(spec)
@@ -444,11 +443,10 @@ class ModuleHandle:
     # -- readers --------------------------------------------------------------------------
 
     def _resolve_now(self, line: bytes | bytearray) -> bool:
-        """Resolve an HTTP response in the reader callback; False leaves the line to
-        :meth:`handle_line`, which reports whatever is wrong with it.
+        """Resolve an HTTP response in the reader callback; False leaves it to handle_line.
 
         The module writes the response wrapper with sorted keys, ``content`` first, so the
-        first bytes pick out the lines worth decoding here.
+        first bytes pick out the lines worth decoding here; handle_line reports bad ones.
         """
         if not line.startswith(b'{"content"'):
             return False
