@@ -198,19 +198,19 @@ async def bench_uvicorn(seconds: float, concurrency: int, workdir: Path) -> floa
         proc.wait(10)
 
 
-async def main(seconds: float, levels: list[int]) -> None:
+async def main(seconds: float, levels: list[int], variants: list[str], dispatch_too: bool) -> None:
     for concurrency in levels:
         with tempfile.TemporaryDirectory() as tmp:
             work = Path(tmp)
             floor = await bench_uvicorn(seconds, concurrency, work)
-            ipc = {v: await bench_ipc(seconds, concurrency, work, v) for v in VARIANTS}
-            dispatch = await bench_dispatch(seconds, concurrency)
+            ipc = {v: await bench_ipc(seconds, concurrency, work, v) for v in variants}
+            dispatch = await bench_dispatch(seconds, concurrency) if dispatch_too else {}
         print(f"HTTP GET /ping, concurrency {concurrency}, {seconds:g} s each")
         print(f"  uvicorn over loopback (floor) {floor:9.0f} req/s")
         for variant, rate in ipc.items():
             print(
                 f"  HTTP-over-IPC, {variant:<14} {rate:9.0f} req/s   ratio {rate / floor:5.2f}"
-                f"   vs bare {rate / ipc['bare']:5.2f}"
+                f"   vs bare {rate / ipc.get('bare', rate):5.2f}"
             )
             name = "HTTP over IPC (P2)" if variant == "bare" else f"HTTP over IPC (P2), {variant}"
             record(
@@ -233,5 +233,16 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--concurrency", default="1,16,64", help="comma-separated levels")
+    parser.add_argument(
+        "--variants", default=",".join(VARIANTS), help="comma-separated IPC variants to run"
+    )
+    parser.add_argument(
+        "--no-dispatch", action="store_true", help="skip the in-process dispatch figures"
+    )
     args = parser.parse_args()
-    anyio.run(main, args.seconds, [int(c) for c in args.concurrency.split(",")])
+    levels = [int(c) for c in args.concurrency.split(",")]
+    variants = [v for v in args.variants.split(",") if v]
+    unknown = sorted(set(variants) - set(VARIANTS))
+    if unknown:
+        parser.error(f"unknown variants {unknown}; known: {', '.join(VARIANTS)}")
+    anyio.run(main, args.seconds, levels, variants, not args.no_dispatch)

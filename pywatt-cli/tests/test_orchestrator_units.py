@@ -359,3 +359,38 @@ async def test_jwt_service_without_pywatt_auth_is_refused_with_a_reason(monkeypa
     )
     assert (ok, conn) == (False, None)
     assert error == "the dev orchestrator's Jwt service needs pywatt-auth"
+
+
+# --- the module's stdout pipe -------------------------------------------------------------------
+
+
+async def test_stdout_pipe_resolves_in_the_callback_and_keeps_order_behind_a_slow_line():
+    from pywatt.cli.orchestrator._pipes import StdoutPipe
+
+    read, write = os.pipe()
+    resolved: list[bytes] = []
+    handled: list[bytes] = []
+
+    def resolve_now(line: bytes | bytearray) -> bool:
+        if line.startswith(b"fast"):
+            resolved.append(bytes(line))
+            return True
+        return False
+
+    async def handle_line(line: object) -> None:
+        handled.append(bytes(line))  # type: ignore[call-overload]
+
+    pipe = StdoutPipe(read, resolve_now, handle_line)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(pipe.run)
+        os.write(write, b"fast-1\nslow-1\nfast-2\n")
+        with anyio.fail_after(5):
+            while len(handled) < 2:
+                await anyio.sleep(0.01)
+        os.write(write, b"fast-3\n")
+        with anyio.fail_after(5):
+            while len(resolved) < 2:
+                await anyio.sleep(0.01)
+        os.close(write)  # EOF: the reader task ends by itself
+    assert resolved == [b"fast-1", b"fast-3"]
+    assert handled == [b"slow-1", b"fast-2"]  # behind a waiting line, in order

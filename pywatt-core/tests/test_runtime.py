@@ -738,3 +738,30 @@ async def test_requests_still_running_at_the_drain_deadline_are_answered_503(cap
     # Nothing more after the three: no second reply for any request.
     assert len([line for line in orch.lines if b'"content"' in line]) == 4
     assert "3 stdio requests still running at the drain deadline; answered 503" in caplog.text
+
+
+async def test_control_channel_handler_tasks_end_with_its_task_group():
+    from pywatt.core._stdio import MemorySink, MemorySource
+    from pywatt.core.control import ControlChannel
+
+    to_module, module_in = anyio.create_memory_object_stream[bytes](16)
+    module_out, from_module = anyio.create_memory_object_stream[bytes](16)
+    channel = ControlChannel(MemorySource(module_in), MemorySink(module_out))
+    started = anyio.Event()
+    cancelled = anyio.Event()
+
+    async def handler(msg: object) -> None:
+        started.set()
+        try:
+            await anyio.sleep_forever()
+        finally:
+            cancelled.set()
+
+    channel.on("heartbeat", handler)
+    with anyio.fail_after(5):
+        async with to_module, module_in, module_out, from_module, anyio.create_task_group() as tg:
+            tg.start_soon(lambda: channel.run(task_group=tg))
+            await to_module.send(b'{"op":"heartbeat"}\n')
+            await started.wait()
+            tg.cancel_scope.cancel()
+    assert cancelled.is_set()

@@ -23,10 +23,22 @@ import anyio.lowlevel
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
 from anyio.streams.memory import MemoryObjectSendStream
 
-__all__ = ["ByteSink", "ByteSource", "FdSink", "FdSource", "MemorySink", "MemorySource"]
+__all__ = [
+    "ByteSink",
+    "ByteSource",
+    "FdSink",
+    "FdSource",
+    "LineWriter",
+    "MemorySink",
+    "MemorySource",
+]
 
 _CHUNK = 1 << 16
 _MAX_QUEUED = 16
+#: Batches up to this size are joined into one write; larger lines are written as they are.
+_COALESCE_MAX = 1 << 20
+#: Senders wait while this much is queued for a slow reader.
+_QUEUE_MAX = 64 << 20
 _HANGUP = select.POLLHUP | select.POLLERR | select.POLLNVAL | getattr(select, "POLLRDHUP", 0)
 
 
@@ -150,6 +162,19 @@ class FdSource:
             self._paused = False
             self._loop.add_reader(self._fd, self._on_readable)
         return True
+
+    def pause(self) -> None:
+        """Stop reading until :meth:`resume`: an attached consumer that lags holds the writer."""
+        if self._consumer is not None and self._loop is not None and not self._paused:
+            if not self._eof:
+                self._loop.remove_reader(self._fd)
+            self._paused = True
+
+    def resume(self) -> None:
+        if self._consumer is not None and self._loop is not None and self._paused:
+            self._paused = False
+            if not self._eof:
+                self._loop.add_reader(self._fd, self._on_readable)
 
     def _on_readable(self) -> None:
         try:
@@ -289,6 +314,115 @@ class FdSink:
         while view:
             written = os.write(self._fd, view)
             view = view[written:]
+
+
+class LineWriter:
+    """Lines to one sink, in order and never interleaved: the one writer of a pipe.
+
+    With nothing queued, a short line is written at once, with no task switch; what the pipe
+    cannot take now is queued for :meth:`run` (a task the owner starts), which coalesces it,
+    as it does long lines. A failed write calls ``on_failed`` once and closes the writer.
+    """
+
+    def __init__(self, sink: ByteSink, on_failed: Callable[[OSError], object]) -> None:
+        self._sink = sink
+        self._on_failed = on_failed
+        self._queue: collections.deque[bytes | bytearray | memoryview] = collections.deque()
+        self._queued = 0  # bytes in the queue
+        self._writing = False
+        self._wake = anyio.Event()
+        self._drained = anyio.Event()
+        self._drained.set()
+        self.closed = False
+        self.failed: OSError | None = None
+
+    async def send_line(self, line: bytes | bytearray) -> None:
+        """Write ``line`` and a newline, after every line sent before it.
+
+        Returns once the line is written or queued; waits only while too much is queued.
+        """
+        if self.closed:
+            from pywatt.core.errors import ChannelClosedError
+
+            raise ChannelClosedError("the line writer is closed")
+        if not self._queue and not self._writing and len(line) < _COALESCE_MAX:
+            data = line + b"\n"
+            try:
+                written = self._sink.write_nowait(data)
+            except OSError as exc:
+                self._fail(exc)
+                return
+            if written == len(data):
+                return
+            self._enqueue(memoryview(data)[written:])
+        else:
+            # Two chunks, not line + newline: a long line is never copied.
+            self._enqueue(line)
+            self._enqueue(b"\n")
+        while self._queued > _QUEUE_MAX and not self.closed:
+            await self._drained.wait()
+
+    def _enqueue(self, chunk: bytes | bytearray | memoryview) -> None:
+        self._queue.append(chunk)
+        self._queued += len(chunk)
+        if self._drained.is_set():
+            self._drained = anyio.Event()
+        self._wake.set()
+
+    def _fail(self, exc: OSError) -> None:
+        self.failed = exc
+        self.closed = True
+        self._queue.clear()
+        self._queued = 0
+        self._drained.set()
+        self._on_failed(exc)
+
+    async def run(self) -> None:
+        """Write what is queued until :meth:`close`, then what is left; returns after that."""
+        while True:
+            while not self._queue:
+                self._drained.set()
+                if self.closed:
+                    return
+                self._wake = anyio.Event()
+                await self._wake.wait()
+            self._writing = True
+            batch: list[bytes | bytearray | memoryview] = []
+            size = 0
+            # Coalesce what is queued into one write, up to a bound; long lines go alone.
+            while self._queue and (not batch or size + len(self._queue[0]) <= _COALESCE_MAX):
+                chunk = self._queue.popleft()
+                batch.append(chunk)
+                size += len(chunk)
+            try:
+                if len(batch) == 1:
+                    await self._sink.write(batch[0])  # type: ignore[arg-type]
+                else:
+                    await self._sink.write(b"".join(batch))
+            except OSError as exc:
+                self._fail(exc)
+                return
+            finally:
+                self._writing = False
+                self._queued -= size
+
+    def close(self) -> None:
+        """Accept no more lines; :meth:`run` writes what is queued, then returns."""
+        self.closed = True
+        self._wake.set()
+
+    @property
+    def pending(self) -> bool:
+        """Whether lines are still queued or being written."""
+        return bool(self._queue) or self._writing
+
+    async def flush(self, timeout: float = 1.0) -> None:
+        """Wait until queued lines are written (bounded, for shutdown)."""
+        with anyio.move_on_after(timeout):
+            while self._queue or self._writing:
+                await self._drained.wait()
+                if self._queue or self._writing:
+                    await anyio.sleep(0)
 
 
 class MemorySource:

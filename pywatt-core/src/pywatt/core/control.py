@@ -2,12 +2,12 @@
 
 The reference SDK runs three competing stdin readers; here a single reader owns stdin and
 hands every incoming message either to the request waiting for it (matched by key) or to a
-handler. Writes go through one task, so lines never interleave.
+handler. Writes go through one LineWriter, so lines never interleave.
 """
 
 from __future__ import annotations
 
-import collections
+import asyncio
 import functools
 import inspect
 import logging
@@ -18,8 +18,8 @@ import anyio
 from anyio.abc import TaskGroup
 
 from pywatt.core._lines import DEFAULT_MAX_LINE, Line, LineSplitter, OversizedLine
-from pywatt.core._reply import PendingReplies
-from pywatt.core._stdio import ByteSink, ByteSource
+from pywatt.core._reply import PendingReplies, _asyncio_loop
+from pywatt.core._stdio import ByteSink, ByteSource, LineWriter
 from pywatt.core.errors import (
     ChannelClosedError,
     InitError,
@@ -39,11 +39,6 @@ logger = logging.getLogger("pywatt.core.control")
 
 #: The init line may not exceed 1 MiB before its newline (reference: security/handshake.rs).
 INIT_MAX_BYTES = 1024 * 1024
-
-#: Batches up to this size are joined into one write; larger lines are written as they are.
-_COALESCE_MAX = 1 << 20
-#: Senders wait while this much is queued for a slow reader.
-_QUEUE_MAX = 64 << 20
 
 Handler = Callable[[Any], "Awaitable[None] | None"]
 OversizedHandler = Callable[[OversizedLine], "Awaitable[None] | None"]
@@ -68,16 +63,10 @@ class ControlChannel:
         self.on_invalid: InvalidHandler | None = None
         self._replies: PendingReplies[tuple[str, str]] = PendingReplies()
         self._handlers: dict[str, Handler] = {}
-        # The writer's queue: chunks ready for stdout, newlines included, in order.
-        self._queue: collections.deque[bytes | bytearray | memoryview] = collections.deque()
-        self._queued = 0  # bytes in the queue
-        self._writing = False
-        self._wake = anyio.Event()
-        self._drained = anyio.Event()
-        self._drained.set()
-        self._closed = False
+        self._out = LineWriter(sink, self._write_failed)
         self._eof = False  # stdin closed: no reply can arrive any more
         self._tg: TaskGroup | None = None
+        self._tasks: _HandlerTasks | None = None
         self.errors = 0  # bad lines seen; for diagnostics, tests and metrics
         self.lines_in = 0  # lines read after init, good or bad (metrics)
         self.lines_out = 0  # lines queued for stdout (metrics)
@@ -116,67 +105,14 @@ class ControlChannel:
         With nothing queued, a short line is written at once, with no task switch; what the
         pipe cannot take now is queued for the writer task, as are long lines.
         """
-        if self._closed:
+        if self._out.closed:
             raise ChannelClosedError("control channel is closed")
         self.lines_out += 1
-        if not self._queue and not self._writing and len(line) < _COALESCE_MAX:
-            data = line + b"\n"
-            try:
-                written = self._sink.write_nowait(data)
-            except OSError as exc:
-                self._write_failed(exc)
-                return
-            if written == len(data):
-                return
-            self._enqueue(memoryview(data)[written:])
-        else:
-            # Two chunks, not line + newline: a long line is never copied.
-            self._enqueue(line)
-            self._enqueue(b"\n")
-        while self._queued > _QUEUE_MAX and not self._closed:
-            await self._drained.wait()
+        await self._out.send_line(line)
 
-    def _enqueue(self, chunk: bytes | bytearray | memoryview) -> None:
-        self._queue.append(chunk)
-        self._queued += len(chunk)
-        if self._drained.is_set():
-            self._drained = anyio.Event()
-        self._wake.set()
-
-    def _write_failed(self, exc: OSError) -> None:
+    @staticmethod
+    def _write_failed(exc: OSError) -> None:
         logger.error("stdout write failed, orchestrator gone? %s", exc)
-        self._closed = True
-        self._queue.clear()
-        self._queued = 0
-        self._drained.set()
-
-    async def _writer(self) -> None:
-        while True:
-            while not self._queue:
-                self._drained.set()
-                if self._closed:
-                    return
-                self._wake = anyio.Event()
-                await self._wake.wait()
-            self._writing = True
-            batch: list[bytes | bytearray | memoryview] = []
-            size = 0
-            # Coalesce what is queued into one write, up to a bound; long lines go alone.
-            while self._queue and (not batch or size + len(self._queue[0]) <= _COALESCE_MAX):
-                chunk = self._queue.popleft()
-                batch.append(chunk)
-                size += len(chunk)
-            try:
-                if len(batch) == 1:
-                    await self._sink.write(batch[0])  # type: ignore[arg-type]
-                else:
-                    await self._sink.write(b"".join(batch))
-            except OSError as exc:
-                self._write_failed(exc)
-                return
-            finally:
-                self._writing = False
-                self._queued -= size
 
     # -- correlation ----------------------------------------------------------------------
 
@@ -190,7 +126,7 @@ class ControlChannel:
         :raises TimeoutError: no reply within ``timeout`` seconds.
         :raises ChannelClosedError: the channel closed before the reply came.
         """
-        if self._closed:
+        if self._out.closed:
             raise ChannelClosedError("control channel is closed")
         if self._eof:
             raise ChannelClosedError("stdin is closed: no reply can arrive")
@@ -222,7 +158,11 @@ class ControlChannel:
     async def run(self, *, task_group: TaskGroup) -> str:
         """Read and dispatch until EOF or ``shutdown``; returns ``"eof"`` or ``"shutdown"``."""
         self._tg = task_group
-        task_group.start_soon(self._writer)
+        task_group.start_soon(self._out.run)
+        loop = _asyncio_loop()
+        if loop is not None:
+            self._tasks = _HandlerTasks(loop)
+            task_group.start_soon(self._tasks.own)
         early, self._early = self._early, []
         for item in early:
             if self._dispatch_item(item):
@@ -304,24 +244,24 @@ class ControlChannel:
         try:
             result = handler(arg)
             if inspect.isawaitable(result):
-                assert self._tg is not None
-                self._tg.start_soon(_await_logged, result, what)
+                if self._tasks is not None and self._tasks.open:
+                    self._tasks.spawn(result, what)
+                else:
+                    assert self._tg is not None
+                    self._tg.start_soon(_await_logged, result, what)
         except Exception:
             logger.exception("handler for %s failed", what)
 
     def close(self) -> None:
         """Fail every pending request and stop accepting sends."""
-        self._closed = True
+        self._out.close()  # the writer finishes what is queued, then returns
+        if self._tasks is not None:
+            self._tasks.close()
         self._replies.fail_all(ChannelClosedError("control channel closed before the reply came"))
-        self._wake.set()  # the writer finishes what is queued, then returns
 
     async def flush(self, timeout: float = 1.0) -> None:
         """Wait until queued lines are written (bounded, for shutdown)."""
-        with anyio.move_on_after(timeout):
-            while self._queue or self._writing:
-                await self._drained.wait()
-                if self._queue or self._writing:
-                    await anyio.sleep(0)
+        await self._out.flush(timeout)
 
 
 async def _await_logged(awaitable: Awaitable[None], what: str) -> None:
@@ -329,3 +269,61 @@ async def _await_logged(awaitable: Awaitable[None], what: str) -> None:
         await awaitable
     except Exception:
         logger.exception("handler for %s failed", what)
+
+
+class _HandlerTasks:
+    """Async handlers as plain asyncio tasks that still end with the channel's task group.
+
+    An anyio task costs several times a plain one to start (a handle, a cancel scope and an
+    event each), and every ``http_request`` starts one. :meth:`own` runs in the group: when the
+    group is cancelled it cancels these tasks and waits for them, as the group would; once the
+    channel is closed it waits for them and returns; a handler's BaseException (an Exception
+    is logged where it ran) is raised there.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._failed: asyncio.Future[None] = loop.create_future()
+
+    def spawn(self, awaitable: Awaitable[None], what: str) -> None:
+        self._tasks.add(self._loop.create_task(self._run(awaitable, what)))
+
+    async def _run(self, awaitable: Awaitable[None], what: str) -> None:
+        # The task takes itself off the set as it ends: a done callback would cost the loop
+        # one more iteration per request.
+        try:
+            await awaitable
+        except Exception:
+            logger.exception("handler for %s failed", what)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            if not self._failed.done():
+                self._failed.set_exception(exc)
+        finally:
+            self._tasks.discard(asyncio.current_task())
+
+    @property
+    def open(self) -> bool:
+        """Whether :meth:`own` still waits for new tasks (else the group takes them)."""
+        return not self._failed.done()
+
+    def close(self) -> None:
+        """Let :meth:`own` return once the handlers still running finish."""
+        if not self._failed.done():
+            self._failed.set_result(None)
+
+    async def own(self) -> None:
+        try:
+            await self._failed
+            while self._tasks:  # closed: wait for them, as the group's exit would
+                await asyncio.wait(set(self._tasks))
+        finally:
+            pending = set(self._tasks)
+            with anyio.CancelScope(shield=True):
+                while pending:
+                    # Again until they end, as anyio cancels at every checkpoint.
+                    for task in pending:
+                        task.cancel()
+                    _, pending = await asyncio.wait(pending, timeout=0.1)

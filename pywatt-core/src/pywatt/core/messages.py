@@ -758,6 +758,14 @@ def decode_module_line(data: Data) -> ModuleToOrchestrator | StdioHttpResponse:
             large = _decode_with_body(data, path, decode_module_line)
             if large is not None:
                 return large
+    if not isinstance(data, str) and b'"op"' not in data and b"\\" not in data:
+        # No "op" key can be in it (none escaped either), so the tagged parse could only fail
+        # over to the wrapper: the per-request HTTP response skips that failed parse. Errors
+        # still come from the full path below.
+        try:
+            return _STDIO.get().validate_json(data, strict=True)
+        except ValidationError:
+            pass
     try:
         msg = _M2O.validate_json(data, strict=True)
     except ValidationError as exc:

@@ -425,7 +425,9 @@ class PyWattModule(Generic[T]):
             await ctx.runner.startup()
             if self.options.bind_http and not config.ipc_only:
                 sock = await self._bind(init, ports)
-        channel.on("http_request", lambda msg: self._on_http(ctx, msg))
+        # The response's metadata.source, looked up once rather than per request.
+        source = os.environ.get("PYWATT_MODULE_ID") or ctx.init.module_id
+        channel.on("http_request", lambda msg: self._on_http(ctx, msg, source))
         channel.on_oversized = lambda line: self._reject(
             ctx,
             line.head,
@@ -576,14 +578,13 @@ class PyWattModule(Generic[T]):
             http_done.set()
             sock.close()  # idempotent; the server may already have closed it
 
-    async def _on_http(self, ctx: ModuleContext, msg: HttpRequest) -> None:
+    async def _on_http(self, ctx: ModuleContext, msg: HttpRequest, source: str) -> None:
         from pywatt.core.messages import stdio_http_response
         from pywatt.core.serving import HttpExchangeRequest
 
         request = HttpExchangeRequest(
             method=msg.method, uri=msg.uri, headers=msg.headers, body=msg.body or b""
         )
-        source = os.environ.get("PYWATT_MODULE_ID") or ctx.init.module_id
         key = object()  # ids come from the orchestrator and need not be unique
 
         async def respond(response: HttpExchangeResponse) -> None:

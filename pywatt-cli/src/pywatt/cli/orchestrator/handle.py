@@ -16,6 +16,7 @@ import anyio
 from anyio.abc import ByteReceiveStream, Process
 
 from pywatt.cli.orchestrator._discovery_registry import DISCOVERY_ADDRESS_ENV
+from pywatt.cli.orchestrator._pipes import StdinPipe, StdoutPipe
 from pywatt.cli.orchestrator.errors import (
     ModuleCrashed,
     ModuleStartError,
@@ -23,7 +24,7 @@ from pywatt.cli.orchestrator.errors import (
     ModuleUnavailable,
 )
 from pywatt.cli.orchestrator.module_logs import ModuleLog, parse_stderr_line
-from pywatt.core._lines import DEFAULT_MAX_LINE, LineSplitter, OversizedLine
+from pywatt.core._lines import LineSplitter, OversizedLine
 from pywatt.core._reply import PendingReplies, wait_any
 from pywatt.core.errors import ProtocolError
 
@@ -67,6 +68,7 @@ class _Run:
     """One process of the module; a restart makes a new one."""
 
     process: Process
+    stdin: StdinPipe
     announced: anyio.Event = field(default_factory=anyio.Event)
     exited: anyio.Event = field(default_factory=anyio.Event)
     stderr_done: anyio.Event = field(default_factory=anyio.Event)
@@ -139,8 +141,6 @@ class ModuleHandle:
 
     async def _launch(self) -> None:
         """Spawn, send init, answer until ``announce``; raise ModuleStartError otherwise."""
-        from pywatt.core.messages import Init, TcpChannelConfig, parse_listen_address
-
         spec, orch = self.spec, self._orch
         self.exit_code = None  # the exit code of the current process; None while it lives
         self._assigned_listen = orch._assign_listen(spec)
@@ -151,29 +151,56 @@ class ModuleHandle:
             from pywatt.core.tls import CHANNEL_TLS_ENV
 
             env[CHANNEL_TLS_ENV] = spec.tcp_channel_tls  # what makes tls_enabled real (tls.py)
+        # Our own pipes for stdin and stdout, read and written on the loop (see _pipes.py).
+        stdin_read, stdin_write = os.pipe()
+        stdout_read, stdout_write = os.pipe()
         try:
             process = await anyio.open_process(
                 spec.command,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
+                stdin=stdin_read,
+                stdout=stdout_write,
                 stderr=subprocess.PIPE,
                 cwd=spec.cwd,
                 env=env,
             )
-        except OSError as exc:
-            raise ModuleStartError(
-                f"cannot start module {self.module_id!r} ({spec.command[0]}): {exc}"
-            ) from exc
-        run = _Run(process)
+        except BaseException as exc:
+            os.close(stdin_write)
+            os.close(stdout_read)
+            if isinstance(exc, OSError):
+                raise ModuleStartError(
+                    f"cannot start module {self.module_id!r} ({spec.command[0]}): {exc}"
+                ) from exc
+            raise
+        finally:
+            os.close(stdin_read)  # the child's ends: its exit then closes stdout for good
+            os.close(stdout_write)
+        stdin = StdinPipe(stdin_write)
+        stdout = StdoutPipe(stdout_read, self._resolve_now, self._handle_stdout)
+        run = _Run(process, stdin)
         self._run = run
-        self._send_stream = process.stdin
+        self._send_stream = stdin
         self.listen = None
         tg = orch._task_group
-        assert process.stdout is not None
         assert process.stderr is not None
-        tg.start_soon(self._read_stdout, process.stdout)
+        tg.start_soon(stdin.run)
+        tg.start_soon(stdout.run)
         tg.start_soon(self._read_stderr, run, process.stderr)
         tg.start_soon(self._watch_exit, run)
+        try:
+            await self._handshake(run)
+        except BaseException:
+            # A launch that fails leaves no process behind (a refused TLS setup, say).
+            with anyio.CancelScope(shield=True), anyio.move_on_after(5):
+                if not run.exited.is_set():
+                    process.kill()
+                    await run.exited.wait()
+            raise
+
+    async def _handshake(self, run: _Run) -> None:
+        """Send init and wait for the announce; raise ModuleStartError otherwise."""
+        from pywatt.core.messages import Init, TcpChannelConfig, parse_listen_address
+
+        spec, orch, process = self.spec, self._orch, run.process
         tcp = None
         if spec.tcp_channel:
             address = await orch._router.listen(self)
@@ -221,6 +248,7 @@ class ModuleHandle:
         else:
             error = ModuleUnavailable(f"module {self.module_id!r} exited with code {code}")
         self._replies.fail_all(error)
+        run.stdin.close()
         run.exited.set()
         if unexpected and self.spec.restart:
             self._orch._task_group.start_soon(self._restart)
@@ -319,10 +347,10 @@ class ModuleHandle:
         timeout: float = 30.0,
     ) -> OrchestratorHttpResponse:
         """One HTTP exchange over stdio (``http_request`` → the module's response line)."""
-        from pywatt.core.messages import HttpRequest
+        from pywatt.core.messages import HttpRequest, new_message_id
 
         self._require_running()
-        request_id = str(uuid.uuid4())
+        request_id = new_message_id()
         msg = HttpRequest(
             request_id=request_id,
             method=method,
@@ -401,23 +429,49 @@ class ModuleHandle:
         await self._send_line(encode(msg))
 
     async def _send_line(self, line: bytes) -> None:
-        if self._send_stream is None:
+        stream = self._send_stream
+        if stream is None:
             raise ModuleUnavailable(f"module {self.module_id!r} was never started")
         try:
-            await self._send_stream.send(line + b"\n")
+            if isinstance(stream, StdinPipe):
+                await stream.send_line(line)
+            else:  # a stream a test put in its place
+                await stream.send(line + b"\n")
         except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError) as exc:
             raise ModuleUnavailable(f"module {self.module_id!r} stdin is closed") from exc
 
     # -- readers --------------------------------------------------------------------------
 
-    async def _read_stdout(self, stream: ByteReceiveStream) -> None:
-        lines = LineSplitter(DEFAULT_MAX_LINE)
-        async for chunk in _chunks(stream):
-            for line in lines.feed(chunk):
-                if isinstance(line, OversizedLine):
-                    self._orch._report(self.module_id, "WARN", f"stdout: {line}")
-                    continue
-                await self.handle_line(line)
+    def _resolve_now(self, line: bytes | bytearray) -> bool:
+        """Resolve an HTTP response in the reader callback; False leaves it to handle_line.
+
+        The module writes the response wrapper with sorted keys, ``content`` first, so the
+        first bytes pick out the lines worth decoding here; handle_line reports bad ones.
+        """
+        if not line.startswith(b'{"content"'):
+            return False
+        from pywatt.core.messages import StdioHttpResponse, decode_module_line
+
+        try:
+            msg = decode_module_line(line)
+        except ProtocolError:
+            return False
+        if not isinstance(msg, StdioHttpResponse):
+            return False
+        self._resolve_http(msg)
+        return True
+
+    def _resolve_http(self, msg: StdioHttpResponse) -> None:
+        if not self._replies.resolve(("http", msg.request_id), msg):
+            self._orch._report(
+                self.module_id, "WARN", f"HTTP response for unknown request {msg.request_id}"
+            )
+
+    async def _handle_stdout(self, line: bytes | bytearray | OversizedLine) -> None:
+        if isinstance(line, OversizedLine):
+            self._orch._report(self.module_id, "WARN", f"stdout: {line}")
+            return
+        await self.handle_line(line)
 
     async def _read_stderr(self, run: _Run, stream: ByteReceiveStream) -> None:
         lines = LineSplitter(_MAX_LOG_LINE)
@@ -466,10 +520,7 @@ class ModuleHandle:
         from pywatt.core import messages as m
 
         if isinstance(msg, m.StdioHttpResponse):
-            if not self._replies.resolve(("http", msg.request_id), msg):
-                self._orch._report(
-                    self.module_id, "WARN", f"HTTP response for unknown request {msg.request_id}"
-                )
+            self._resolve_http(msg)
         elif isinstance(msg, m.Announce):
             self.listen, self.endpoints = msg.listen, list(msg.endpoints)
             if self._run is not None:
