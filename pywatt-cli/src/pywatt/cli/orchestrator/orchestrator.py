@@ -247,11 +247,13 @@ def _port_free(port: int) -> bool:
 def broker_is_shared(url: str) -> bool:
     """Whether the broker ``url`` names is shared between processes (its ``shared`` flag).
 
-    A URL no installed broker serves counts as shared: each module reports that itself.
+    When no broker installed here serves the URL (the modules may have one this process
+    lacks), only pywatt-comm's in-process ``memory://`` counts as not shared; a module
+    reports any other unusable URL itself.
     """
     from pywatt.core.brokers import broker_for_url
 
     try:
         return bool(broker_for_url(url).shared)
     except ConfigError:
-        return True
+        return not url.startswith("memory:")
