@@ -90,13 +90,22 @@ def encode(msg: BaseModel) -> bytes:
     Only models marked ``__wire_values__`` (they carry ``serde_json::Value`` fields) can
     hold a float, so only they pay for the float rewrite.
     """
+    cls = type(msg)
     try:
-        data: bytes = type(msg).__pydantic_serializer__.to_json(msg)
+        data: bytes = cls.__pydantic_serializer__.to_json(msg)
     except PydanticSerializationError as exc:
         from pywatt.core.errors import MessageEncodeError
 
-        raise MessageEncodeError(f"cannot encode {type(msg).__name__}: {exc}") from exc
-    return fix_floats(data) if getattr(msg, "__wire_values__", False) else data
+        raise MessageEncodeError(f"cannot encode {cls.__name__}: {exc}") from exc
+    floats = _HOLDS_FLOATS.get(cls)
+    if floats is None:
+        # Looked up once per class: a missing attribute costs a raised AttributeError (on an
+        # instance, through pydantic's __getattr__) of about 2 µs, most of a small encode.
+        floats = _HOLDS_FLOATS[cls] = bool(getattr(cls, "__wire_values__", False))
+    return fix_floats(data) if floats else data
+
+
+_HOLDS_FLOATS: dict[type, bool] = {}
 
 
 def json_value(value: Any) -> Any:
